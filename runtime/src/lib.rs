@@ -1,1 +1,82 @@
-//! placeholder
+//! A small multithreaded async runtime for Linux, written from scratch on
+//! `epoll`.
+//!
+//! An echo server, complete:
+//!
+//! ```no_run
+//! use runtime::net::TcpListener;
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let rt = runtime::Runtime::new()?;
+//!     rt.block_on(async {
+//!         let listener = TcpListener::bind("127.0.0.1:7000").await?;
+//!         loop {
+//!             let (mut stream, _peer) = listener.accept().await?;
+//!             runtime::spawn(async move {
+//!                 let mut buf = vec![0; 4096];
+//!                 loop {
+//!                     match stream.read(&mut buf).await {
+//!                         Ok(0) | Err(_) => return,
+//!                         Ok(n) => {
+//!                             if stream.write_all(&buf[..n]).await.is_err() {
+//!                                 return;
+//!                             }
+//!                         }
+//!                     }
+//!                 }
+//!             });
+//!         }
+//!     })
+//! }
+//! ```
+//!
+//! # What is inside
+//!
+//! * [`reactor`](crate#architecture): one `epoll` instance per runtime, every
+//!   socket registered once, edge-triggered, with separate read and write
+//!   waker slots; timers in a deadline-ordered map that sets `epoll_wait`'s
+//!   timeout; an `eventfd` to wake a blocked `epoll_wait`.
+//! * [`Runtime`]: worker threads with bounded lock-free local run queues, a
+//!   LIFO slot, a global inject queue and work stealing; one idle worker at a
+//!   time sleeps in `epoll_wait`, the others on condition variables. A
+//!   [current-thread](Builder::new_current_thread) flavour runs everything on
+//!   the `block_on` thread.
+//! * Tasks are one allocation each; [`JoinHandle`] awaits the output,
+//!   [`JoinHandle::abort`] cancels; a panicking task becomes a [`JoinError`]
+//!   and the worker lives on.
+//! * [`net`]: `TcpListener`, `TcpStream`, split halves. [`time`]: `sleep`,
+//!   `timeout`, `interval`. [`signal`]: Ctrl-C and SIGTERM as futures.
+//!   [`spawn_blocking`]: a growable pool for blocking work.
+//!
+//! # Architecture
+//!
+//! ```text
+//!  runtime::spawn ──► LIFO slot / local queue of this worker ──steal half──► other workers
+//!  (from outside) ──► inject queue ─────────────────────────────────────────► any worker
+//!
+//!  idle worker holding the driver: epoll_wait(timeout = next timer)
+//!      ├─ socket edge  ─► ScheduledIo.readiness |= bits ─► wake reader / writer task
+//!      ├─ timer due    ─► wake sleeping task
+//!      └─ eventfd      ─► someone queued work: go run it
+//! ```
+//!
+//! The book in `book/` walks through every part of it.
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(rust_2018_idioms)]
+
+mod executor;
+mod metrics;
+mod reactor;
+mod sync;
+mod sys;
+
+pub mod net;
+pub mod signal;
+pub mod task;
+pub mod time;
+
+pub use executor::{Builder, EnterGuard, Handle, Runtime};
+pub use metrics::RuntimeMetrics;
+pub use task::{spawn, spawn_blocking, JoinError, JoinHandle};

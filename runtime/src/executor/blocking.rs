@@ -1,0 +1,228 @@
+//! The blocking pool: threads for closures that block (file I/O, DNS, CPU-heavy
+//! work), so they never stall a worker.
+//!
+//! Threads are started on demand up to `max_threads` and exit after
+//! `keep_alive` without work. A blocking closure is wrapped in a task like any
+//! other (one allocation, a real `JoinHandle` with `abort`) whose scheduler is
+//! this pool's queue; it is polled exactly once, since the closure runs to
+//! completion inside that poll.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::context;
+use super::Handle;
+use crate::sync::{lock, Arc, Condvar, Mutex};
+use crate::task::raw::{new_task, Notified, RawTask, Schedule};
+use crate::JoinHandle;
+
+pub(crate) struct BlockingPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    condvar: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    thread_name: String,
+    stack_size: Option<usize>,
+}
+
+struct State {
+    queue: VecDeque<Notified>,
+    threads: usize,
+    /// Threads waiting for work that nobody has claimed yet.
+    idle: usize,
+    /// Wake-ups sent to idle threads that they have not consumed yet.
+    notified: usize,
+    shutdown: bool,
+}
+
+#[derive(Clone)]
+struct BlockingSchedule(Arc<Inner>);
+
+impl Schedule for BlockingSchedule {
+    fn schedule(&self, task: Notified) {
+        // Only reached through `abort` of a task that is neither queued nor
+        // running, which cannot happen for a blocking task; queue it anyway so
+        // the cancellation is carried out.
+        let mut state = lock(&self.0.state);
+        state.queue.push_back(task);
+        drop(state);
+        self.0.condvar.notify_one();
+    }
+
+    fn release(&self, _task: RawTask) -> bool {
+        false
+    }
+}
+
+/// Runs the closure when polled.
+struct BlockingTask<F>(Option<F>);
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("blocking task polled twice");
+        // A blocking closure may do anything for as long as it likes; the
+        // cooperative budget is for async tasks.
+        super::coop::unconstrained();
+        Poll::Ready(f())
+    }
+}
+
+impl BlockingPool {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        thread_name: String,
+        stack_size: Option<usize>,
+    ) -> BlockingPool {
+        BlockingPool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                    notified: 0,
+                    shutdown: false,
+                }),
+                condvar: Condvar::new(),
+                max_threads,
+                keep_alive,
+                thread_name,
+                stack_size,
+            }),
+        }
+    }
+
+    pub(crate) fn spawn<F, R>(&self, handle: &Handle, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = super::next_task_id();
+        let (task, notified, join) =
+            new_task(BlockingTask(Some(f)), BlockingSchedule(self.inner.clone()), id);
+        // Blocking tasks are in no owned list: shutdown cancels the queued ones
+        // from the queue and lets running ones finish.
+        drop(task);
+        let mut state = lock(&self.inner.state);
+        if state.shutdown {
+            drop(state);
+            notified.shutdown();
+            return join;
+        }
+        state.queue.push_back(notified);
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.notified += 1;
+            drop(state);
+            self.inner.condvar.notify_one();
+        } else if state.threads < self.inner.max_threads {
+            state.threads += 1;
+            drop(state);
+            if let Err(e) = self.start_thread(handle.clone()) {
+                // The task stays queued for an existing thread, if any.
+                let mut state = lock(&self.inner.state);
+                state.threads -= 1;
+                if state.threads == 0 {
+                    // Nobody will ever run it: fail it rather than hang.
+                    let tasks: Vec<Notified> = state.queue.drain(..).collect();
+                    drop(state);
+                    tasks.into_iter().for_each(Notified::shutdown);
+                }
+                eprintln!("runtime: could not start a blocking-pool thread: {e}");
+            }
+        }
+        join
+    }
+
+    fn start_thread(&self, handle: Handle) -> io::Result<()> {
+        let inner = self.inner.clone();
+        let mut builder = std::thread::Builder::new().name(inner.thread_name.clone());
+        if let Some(size) = inner.stack_size {
+            builder = builder.stack_size(size);
+        }
+        builder.spawn(move || {
+            let _guard = context::enter_handle(handle);
+            run_thread(&inner);
+        })?;
+        Ok(())
+    }
+
+    /// Stops accepting work, cancels queued closures and lets idle threads
+    /// exit. Closures already running are not waited for.
+    pub(crate) fn shutdown(&self) {
+        let tasks: Vec<Notified> = {
+            let mut state = lock(&self.inner.state);
+            state.shutdown = true;
+            state.queue.drain(..).collect()
+        };
+        self.inner.condvar.notify_all();
+        tasks.into_iter().for_each(Notified::shutdown);
+    }
+
+    pub(crate) fn num_threads(&self) -> usize {
+        lock(&self.inner.state).threads
+    }
+
+    pub(crate) fn queue_depth(&self) -> usize {
+        lock(&self.inner.state).queue.len()
+    }
+}
+
+fn run_thread(inner: &Inner) {
+    let mut state = lock(&inner.state);
+    loop {
+        if let Some(task) = state.queue.pop_front() {
+            drop(state);
+            task.run();
+            state = lock(&inner.state);
+            continue;
+        }
+        if state.shutdown {
+            break;
+        }
+        state.idle += 1;
+        let (s, timeout) = wait_timeout(&inner.condvar, state, inner.keep_alive);
+        state = s;
+        if state.notified > 0 {
+            // A spawner claimed us (and already took us off `idle`).
+            state.notified -= 1;
+        } else {
+            state.idle -= 1;
+            if timeout && state.queue.is_empty() && !state.shutdown {
+                break;
+            }
+        }
+    }
+    state.threads -= 1;
+}
+
+#[cfg(not(loom))]
+fn wait_timeout<'a, T>(
+    c: &Condvar,
+    g: std::sync::MutexGuard<'a, T>,
+    d: Duration,
+) -> (std::sync::MutexGuard<'a, T>, bool) {
+    let (g, r) = c.wait_timeout(g, d).unwrap_or_else(|p| p.into_inner());
+    (g, r.timed_out())
+}
+
+#[cfg(loom)]
+fn wait_timeout<'a, T>(
+    c: &Condvar,
+    g: loom::sync::MutexGuard<'a, T>,
+    _d: Duration,
+) -> (loom::sync::MutexGuard<'a, T>, bool) {
+    (c.wait(g).unwrap(), false)
+}

@@ -1,0 +1,129 @@
+//! Which workers are asleep, and how many are looking for work.
+//!
+//! ## Protocol
+//!
+//! `state` packs two counters: the number of *searching* workers (low 16 bits:
+//! awake, out of local work, trying to steal) and the number of *unparked*
+//! workers (the rest). `sleepers` lists the parked workers.
+//!
+//! * New work wakes a worker only if nobody is searching and somebody sleeps
+//!   ([`Idle::worker_to_notify`]). A searcher will find the work anyway, so a
+//!   burst of spawns wakes one worker, not all of them (no thundering herd),
+//!   and a wake costs no system call while a searcher exists.
+//! * A woken worker starts out searching (the notifier counted it as such).
+//!   When a searcher finds work it stops searching, and if it was the *last*
+//!   searcher it wakes another worker to take its place: work spreads one
+//!   worker at a time, as fast as it is found.
+//! * At most half of the workers search at once ([`Idle::transition_worker_to_searching`]),
+//!   so an idle runtime does not burn every core stealing from empty queues.
+//! * The lost wake-up: a worker decides to park, and at that moment a task is
+//!   pushed whose pusher sees "someone is searching" and does not notify. The
+//!   rule that closes the gap: the last searcher to park re-checks every queue
+//!   after decrementing the counters ([`super::Shared::notify_if_work_pending`]).
+//!   Counter updates and the pusher's check are `SeqCst`, so either the pusher
+//!   sees zero searchers (and notifies), or the parking searcher sees the task.
+//!
+//! `sleepers` is behind a mutex: it is only touched on the way to sleep and when
+//! a sleeping worker must be woken, both of which already cost a system call.
+
+use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
+
+const UNPARKED_SHIFT: usize = 16;
+const UNPARKED_ONE: usize = 1 << UNPARKED_SHIFT;
+const SEARCHING_MASK: usize = UNPARKED_ONE - 1;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    num_workers: usize,
+    sleepers: Mutex<Vec<usize>>,
+}
+
+fn searching(state: usize) -> usize {
+    state & SEARCHING_MASK
+}
+
+fn unparked(state: usize) -> usize {
+    state >> UNPARKED_SHIFT
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers < SEARCHING_MASK, "too many workers");
+        Idle {
+            state: AtomicUsize::new(num_workers << UNPARKED_SHIFT),
+            num_workers,
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+        }
+    }
+
+    /// Picks a sleeping worker to wake for new work, if one should be woken.
+    /// The chosen worker is counted as unparked and searching.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        if !self.should_notify() {
+            return None;
+        }
+        let mut sleepers = lock(&self.sleepers);
+        if !self.should_notify() {
+            return None;
+        }
+        let worker = sleepers.pop()?;
+        self.state.fetch_add(1 | UNPARKED_ONE, Ordering::SeqCst);
+        Some(worker)
+    }
+
+    fn should_notify(&self) -> bool {
+        let state = self.state.load(Ordering::SeqCst);
+        searching(state) == 0 && unparked(state) < self.num_workers
+    }
+
+    /// Returns `false` if enough workers are searching already.
+    pub(crate) fn transition_worker_to_searching(&self) -> bool {
+        let state = self.state.load(Ordering::SeqCst);
+        if 2 * searching(state) >= self.num_workers.max(2) {
+            return false;
+        }
+        self.state.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// A searcher found work. Returns `true` if it was the last searcher.
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(1, Ordering::SeqCst);
+        debug_assert!(searching(prev) > 0);
+        searching(prev) == 1
+    }
+
+    /// Records `worker` as parked. Returns `true` if it was the last searcher,
+    /// in which case the caller must re-check the queues.
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        let dec = UNPARKED_ONE | usize::from(is_searching);
+        let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
+        sleepers.push(worker);
+        is_searching && searching(prev) == 1
+    }
+
+    /// A parked worker woke up by itself (I/O, timer, spurious). If it is still
+    /// listed as sleeping, takes it off the list and returns `true`; `false`
+    /// means a notifier already did (and counted it as searching).
+    pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(i) => {
+                sleepers.swap_remove(i);
+                self.state.fetch_add(UNPARKED_ONE, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `worker` is listed as sleeping.
+    pub(crate) fn is_parked(&self, worker: usize) -> bool {
+        lock(&self.sleepers).contains(&worker)
+    }
+
+    pub(crate) fn num_searching(&self) -> usize {
+        searching(self.state.load(Ordering::SeqCst))
+    }
+}

@@ -1,0 +1,134 @@
+//! Putting a worker to sleep and waking it up.
+//!
+//! A parked worker sleeps in one of two places: in `epoll_wait`, if it managed
+//! to take the reactor's driver lock (only one thread can), or on its own
+//! condition variable otherwise. `state` records which, so that `unpark` knows
+//! whether to ring the reactor's eventfd or signal the condvar, and costs
+//! nothing at all when the worker is awake.
+//!
+//! | state            | meaning                                   | set by       |
+//! |------------------|-------------------------------------------|--------------|
+//! | `EMPTY`          | awake, no pending notification            | the worker   |
+//! | `PARKED_CONDVAR` | asleep on the condvar                     | the worker   |
+//! | `PARKED_DRIVER`  | asleep in `epoll_wait`                    | the worker   |
+//! | `NOTIFIED`       | an unpark arrived; the next park returns  | the unparker |
+//!
+//! The unparker *swaps* in `NOTIFIED` and acts on what it replaced. A worker
+//! moves to a `PARKED_*` state with a compare-exchange from `EMPTY`; if that
+//! fails, the notification came first and it does not sleep. For the condvar
+//! the transition happens under the mutex and the unparker takes the mutex
+//! before signalling, so the signal cannot fall between "decided to wait" and
+//! "waiting".
+
+use std::time::Duration;
+
+use crate::reactor::Reactor;
+use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, Ordering};
+
+const EMPTY: usize = 0;
+const PARKED_CONDVAR: usize = 1;
+const PARKED_DRIVER: usize = 2;
+const NOTIFIED: usize = 3;
+
+struct Inner {
+    state: AtomicUsize,
+    mutex: Mutex<()>,
+    condvar: Condvar,
+    reactor: Arc<Reactor>,
+}
+
+pub(crate) struct Parker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Unparker {
+    inner: Arc<Inner>,
+}
+
+pub(crate) fn pair(reactor: Arc<Reactor>) -> (Parker, Unparker) {
+    let inner = Arc::new(Inner {
+        state: AtomicUsize::new(EMPTY),
+        mutex: Mutex::new(()),
+        condvar: Condvar::new(),
+        reactor,
+    });
+    (Parker { inner: inner.clone() }, Unparker { inner })
+}
+
+impl Parker {
+    /// Sleeps until unparked, or until the reactor delivered events (if this
+    /// worker became the one driving it).
+    pub(crate) fn park(&self) {
+        let inner = &*self.inner;
+        if inner.state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return;
+        }
+        if let Some(mut driver) = inner.reactor.try_lock_driver() {
+            match inner.state.compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {}
+                Err(_) => {
+                    inner.state.swap(EMPTY, Ordering::SeqCst);
+                    return;
+                }
+            }
+            inner.reactor.turn(&mut driver, None);
+            inner.state.swap(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        let mut guard = lock(&inner.mutex);
+        match inner.state.compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => {}
+            Err(_) => {
+                inner.state.swap(EMPTY, Ordering::SeqCst);
+                return;
+            }
+        }
+        loop {
+            guard = wait(&inner.condvar, guard);
+            if inner
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            // Spurious wake-up: keep sleeping.
+        }
+    }
+
+    /// Gives the reactor a non-blocking turn if nobody else is driving it.
+    /// Returns how many tasks it woke.
+    pub(crate) fn poll_reactor(&self) -> usize {
+        match self.inner.reactor.try_lock_driver() {
+            Some(mut driver) => self.inner.reactor.turn(&mut driver, Some(Duration::ZERO)),
+            None => 0,
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn wait<'a>(c: &Condvar, g: std::sync::MutexGuard<'a, ()>) -> std::sync::MutexGuard<'a, ()> {
+    c.wait(g).unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(loom)]
+fn wait<'a>(c: &Condvar, g: loom::sync::MutexGuard<'a, ()>) -> loom::sync::MutexGuard<'a, ()> {
+    c.wait(g).unwrap()
+}
+
+impl Unparker {
+    pub(crate) fn unpark(&self) {
+        let inner = &*self.inner;
+        match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED_CONDVAR => {
+                // Taking the lock orders us after the parker's transition.
+                drop(lock(&inner.mutex));
+                inner.condvar.notify_one();
+            }
+            PARKED_DRIVER => inner.reactor.unpark(),
+            _ => unreachable!("bad park state"),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The per-worker run queue: a fixed ring of 256 task pointers that only its
+//! owner pushes to, and that any worker may steal half of.
+//!
+//! ## Protocol
+//!
+//! * `tail` is written only by the owner. A push stores the task pointer into
+//!   `buffer[tail % CAPACITY]` and then publishes it with a `Release` store of
+//!   `tail + 1`.
+//! * `head` is advanced with a compare-exchange, by the owner (`pop`, one task)
+//!   and by stealers (`steal_into`, half of the tasks). Whoever wins the
+//!   exchange owns the tasks in the range it moved `head` over.
+//! * A stealer first *copies* the pointers it wants, then tries to claim them by
+//!   moving `head`. If the exchange fails, somebody else took some of them and
+//!   the copies are simply forgotten (they are plain pointers, not owned
+//!   values). Slots are `AtomicPtr`s so that such a speculative read of a slot
+//!   the owner is overwriting is a well-defined (if useless) read, not a race.
+//! * The owner never overwrites a slot between `head` and `tail`: it pushes
+//!   only while `tail - head < CAPACITY` (with `head` loaded `Acquire`, so the
+//!   stealer's reads of the slots happened before).
+//! * When the ring is full, the owner moves half of it (claimed the same way,
+//!   with a compare-exchange of `head`) plus the new task to the global inject
+//!   queue, so a busy worker's backlog becomes visible to everyone.
+//!
+//! Indices are `u32` and wrap; only their difference is ever used.
+
+use super::inject::Inject;
+use crate::sync::{Arc, AtomicPtr, AtomicU32, Ordering};
+use crate::task::raw::{Header, Notified, RawTask};
+
+pub(crate) const CAPACITY: usize = 256;
+const MASK: usize = CAPACITY - 1;
+
+struct Inner {
+    head: AtomicU32,
+    tail: AtomicU32,
+    buffer: Box<[AtomicPtr<Header>]>,
+}
+
+/// The owner's end.
+pub(crate) struct Local {
+    inner: Arc<Inner>,
+}
+
+/// Any other worker's end.
+#[derive(Clone)]
+pub(crate) struct Steal {
+    inner: Arc<Inner>,
+}
+
+pub(crate) fn new() -> (Steal, Local) {
+    let buffer = (0..CAPACITY).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
+    let inner = Arc::new(Inner { head: AtomicU32::new(0), tail: AtomicU32::new(0), buffer });
+    (Steal { inner: inner.clone() }, Local { inner })
+}
+
+impl Inner {
+    fn len(&self) -> usize {
+        let head = self.head.load(Ordering::Acquire);
+        let tail = self.tail.load(Ordering::Acquire);
+        tail.wrapping_sub(head) as usize
+    }
+
+    fn slot(&self, index: u32) -> &AtomicPtr<Header> {
+        &self.buffer[index as usize & MASK]
+    }
+}
+
+impl Local {
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Room left before a push overflows.
+    pub(crate) fn remaining(&self) -> usize {
+        CAPACITY - self.len().min(CAPACITY)
+    }
+
+    /// Pushes to the back; on overflow moves half the queue to `inject`.
+    pub(crate) fn push_back(&mut self, task: Notified, inject: &Inject) {
+        let mut task = task;
+        loop {
+            let head = self.inner.head.load(Ordering::Acquire);
+            // Only we write `tail`.
+            let tail = self.inner.tail.load(Ordering::Relaxed);
+            if (tail.wrapping_sub(head) as usize) < CAPACITY {
+                self.inner.slot(tail).store(task.into_raw().as_ptr(), Ordering::Relaxed);
+                self.inner.tail.store(tail.wrapping_add(1), Ordering::Release);
+                return;
+            }
+            match self.push_overflow(task, head, inject) {
+                Ok(()) => return,
+                // A stealer made room meanwhile: try the ring again.
+                Err(t) => task = t,
+            }
+        }
+    }
+
+    fn push_overflow(&mut self, task: Notified, head: u32, inject: &Inject) -> Result<(), Notified> {
+        let half = (CAPACITY / 2) as u32;
+        if self
+            .inner
+            .head
+            .compare_exchange(head, head.wrapping_add(half), Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(task);
+        }
+        // We own [head, head + half) now.
+        let moved = (0..half).map(|i| {
+            let ptr = self.inner.slot(head.wrapping_add(i)).load(Ordering::Relaxed);
+            // SAFETY: the claimed slots hold Notified references pushed by us.
+            unsafe { Notified::from_raw(RawTask::from_ptr(ptr)) }
+        });
+        inject.push_batch(moved.chain(std::iter::once(task)));
+        Ok(())
+    }
+
+    /// Pops from the front.
+    pub(crate) fn pop(&mut self) -> Option<Notified> {
+        let mut head = self.inner.head.load(Ordering::Acquire);
+        loop {
+            let tail = self.inner.tail.load(Ordering::Relaxed);
+            if head == tail {
+                return None;
+            }
+            let ptr = self.inner.slot(head).load(Ordering::Relaxed);
+            match self.inner.head.compare_exchange(
+                head,
+                head.wrapping_add(1),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                // SAFETY: we claimed the slot, which holds a Notified reference.
+                Ok(_) => return Some(unsafe { Notified::from_raw(RawTask::from_ptr(ptr)) }),
+                Err(actual) => head = actual,
+            }
+        }
+    }
+}
+
+impl Steal {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inner.len() == 0
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Steals half of this queue into `dst` (which must be the caller's own,
+    /// and nearly empty). Returns one of the stolen tasks to run right away.
+    pub(crate) fn steal_into(&self, dst: &mut Local) -> Option<Notified> {
+        let dst_tail = dst.inner.tail.load(Ordering::Relaxed);
+        let dst_head = dst.inner.head.load(Ordering::Acquire);
+        let room = CAPACITY - (dst_tail.wrapping_sub(dst_head) as usize).min(CAPACITY);
+        let mut head = self.inner.head.load(Ordering::Acquire);
+        let taken = loop {
+            let tail = self.inner.tail.load(Ordering::Acquire);
+            let available = tail.wrapping_sub(head) as usize;
+            if available == 0 {
+                return None;
+            }
+            if available > CAPACITY {
+                // `head` was stale; reload and retry.
+                head = self.inner.head.load(Ordering::Acquire);
+                continue;
+            }
+            let n = (available - available / 2).min(CAPACITY / 2).min(room);
+            if n == 0 {
+                return None;
+            }
+            // Copy first (speculatively), claim afterwards.
+            for i in 0..n as u32 {
+                let ptr = self.inner.slot(head.wrapping_add(i)).load(Ordering::Relaxed);
+                dst.inner.slot(dst_tail.wrapping_add(i)).store(ptr, Ordering::Relaxed);
+            }
+            match self.inner.head.compare_exchange(
+                head,
+                head.wrapping_add(n as u32),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break n as u32,
+                Err(actual) => head = actual,
+            }
+        };
+        // Run the last stolen task now; publish the others in our queue.
+        let last = dst.inner.slot(dst_tail.wrapping_add(taken - 1)).load(Ordering::Relaxed);
+        if taken > 1 {
+            dst.inner.tail.store(dst_tail.wrapping_add(taken - 1), Ordering::Release);
+        }
+        // SAFETY: the claimed range holds Notified references, now ours.
+        Some(unsafe { Notified::from_raw(RawTask::from_ptr(last)) })
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // Release whatever is left (runtime shutdown).
+        while let Some(task) = self.pop() {
+            drop(task);
+        }
+    }
+}

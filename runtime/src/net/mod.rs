@@ -1,0 +1,18 @@
+//! Async TCP: [`TcpListener`], [`TcpStream`] and its halves.
+//!
+//! Every socket is created non-blocking and close-on-exec, registered once with
+//! the runtime's epoll instance, and driven by the same loop: try the system
+//! call; on `EAGAIN`, clear the readiness bit we acted on (with its tick, see
+//! `reactor/scheduled_io.rs`) and wait for the reactor's next edge.
+//!
+//! Writes use `send(MSG_NOSIGNAL)`, so a peer that went away is an `EPIPE`
+//! error, never a `SIGPIPE` that kills the process. `EINTR` is retried.
+
+mod addr;
+mod evented;
+mod split;
+mod tcp;
+
+pub use addr::ToSocketAddrs;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+pub use tcp::{TcpListener, TcpStream};

@@ -1,0 +1,443 @@
+//! Read and write halves of a `TcpStream`.
+//!
+//! The reactor keeps separate read and write waker slots per socket, so one
+//! task can wait to read while another waits to write the same socket. The
+//! halves make that ownership explicit: a `ReadHalf` can only read, a
+//! `WriteHalf` only write, so there is never more than one reader or writer.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::TcpStream;
+
+/// Generates the async read methods for a type, given how to reach the stream.
+macro_rules! read_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Reads into `buf`, waiting for data. `Ok(0)` means end of stream.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// # let (mut peer, _) = l.accept().await.unwrap();
+            /// peer.write_all(b"hey").await.unwrap();
+            /// let mut buf = [0; 16];
+            /// let n = s.read(&mut buf).await.unwrap();
+            /// assert_eq!(&buf[..n], b"hey");
+            /// # });
+            /// ```
+            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let stream: &TcpStream = self.stream();
+                poll_fn(|cx| stream.poll_read(cx, buf)).await
+            }
+
+            /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
+            /// ends first.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// # let (mut peer, _) = l.accept().await.unwrap();
+            /// peer.write_all(b"ab").await.unwrap();
+            /// peer.write_all(b"cd").await.unwrap();
+            /// let mut buf = [0; 4];
+            /// s.read_exact(&mut buf).await.unwrap();
+            /// assert_eq!(&buf, b"abcd");
+            /// # });
+            /// ```
+            pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
+                let stream: &TcpStream = self.stream();
+                while !buf.is_empty() {
+                    match poll_fn(|cx| stream.poll_read(cx, buf)).await? {
+                        0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream ended early")),
+                        n => buf = &mut buf[n..],
+                    }
+                }
+                Ok(())
+            }
+
+        }
+    };
+    ($ty:ty, halves) => {
+        super::split::read_methods!($ty);
+        impl $ty {
+            /// Waits until the socket is readable.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// # let (mut peer, _) = l.accept().await.unwrap();
+            /// peer.write_all(b"x").await.unwrap();
+            /// s.readable().await.unwrap();
+            /// # });
+            /// ```
+            pub async fn readable(&self) -> io::Result<()> {
+                self.stream().readable().await
+            }
+
+            /// Reads without waiting (`WouldBlock` if nothing is there).
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// let mut buf = [0; 4];
+            /// assert!(s.try_read(&mut buf).is_err());
+            /// # });
+            /// ```
+            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.stream().try_read(buf)
+            }
+        }
+    };
+}
+
+/// Generates the async write methods for a type, given how to reach the stream.
+macro_rules! write_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Writes some of `buf`, waiting for room; returns how much.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// let n = s.write(b"hello").await.unwrap();
+            /// assert!(n > 0);
+            /// # });
+            /// ```
+            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let stream: &TcpStream = self.stream();
+                poll_fn(|cx| stream.poll_write(cx, buf)).await
+            }
+
+            /// Writes all of `buf`, handling partial writes.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// s.write_all(b"hello world").await.unwrap();
+            /// # });
+            /// ```
+            pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+                let stream: &TcpStream = self.stream();
+                while !buf.is_empty() {
+                    match poll_fn(|cx| stream.poll_write(cx, buf)).await? {
+                        0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes")),
+                        n => buf = &buf[n..],
+                    }
+                }
+                Ok(())
+            }
+
+            /// Writes several buffers with one system call where possible.
+            ///
+            /// ```
+            /// use std::io::IoSlice;
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// let n = s.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
+            /// assert_eq!(n, 2);
+            /// # });
+            /// ```
+            pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                let stream: &TcpStream = self.stream();
+                poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
+            }
+
+            /// Does nothing: bytes written to a TCP socket are already with the
+            /// kernel. Present so code written against buffered writers reads
+            /// the same.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// s.flush().await.unwrap();
+            /// # });
+            /// ```
+            pub async fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+
+        }
+    };
+    ($ty:ty, halves) => {
+        super::split::write_methods!($ty);
+        impl $ty {
+            /// Waits until the socket is writable.
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// s.writable().await.unwrap();
+            /// # });
+            /// ```
+            pub async fn writable(&self) -> io::Result<()> {
+                self.stream().writable().await
+            }
+
+            /// Writes without waiting (`WouldBlock` if the buffer is full).
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// assert_eq!(s.try_write(b"x").unwrap(), 1);
+            /// # });
+            /// ```
+            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.stream().try_write(buf)
+            }
+        }
+    };
+}
+
+/// Both sets of methods, for `TcpStream` itself.
+macro_rules! stream_methods {
+    ($ty:ty) => {
+        super::split::read_methods!($ty);
+        super::split::write_methods!($ty);
+    };
+}
+
+pub(crate) use {read_methods, stream_methods, write_methods};
+
+/// Borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a>(pub(super) &'a TcpStream);
+
+/// Borrowed write half of a [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct WriteHalf<'a>(pub(super) &'a TcpStream);
+
+/// Owned read half of a [`TcpStream`], from [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf(Arc<TcpStream>);
+
+/// Owned write half of a [`TcpStream`], from [`TcpStream::into_split`].
+///
+/// Dropping it does not shut the connection down; call
+/// [`shutdown`](OwnedWriteHalf::shutdown) to send FIN.
+#[derive(Debug)]
+pub struct OwnedWriteHalf(Arc<TcpStream>);
+
+pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+    let stream = Arc::new(stream);
+    (OwnedReadHalf(stream.clone()), OwnedWriteHalf(stream))
+}
+
+/// How the generated methods reach the stream.
+pub(super) trait AsStream {
+    fn stream(&self) -> &TcpStream;
+}
+
+impl AsStream for TcpStream {
+    fn stream(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl AsStream for ReadHalf<'_> {
+    fn stream(&self) -> &TcpStream {
+        self.0
+    }
+}
+
+impl AsStream for WriteHalf<'_> {
+    fn stream(&self) -> &TcpStream {
+        self.0
+    }
+}
+
+impl AsStream for OwnedReadHalf {
+    fn stream(&self) -> &TcpStream {
+        &self.0
+    }
+}
+
+impl AsStream for OwnedWriteHalf {
+    fn stream(&self) -> &TcpStream {
+        &self.0
+    }
+}
+
+read_methods!(ReadHalf<'_>, halves);
+write_methods!(WriteHalf<'_>, halves);
+read_methods!(OwnedReadHalf, halves);
+write_methods!(OwnedWriteHalf, halves);
+
+impl ReadHalf<'_> {
+    /// Poll-based read (see [`TcpStream::poll_read`]).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// # let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"x").await.unwrap();
+    /// let (r, _w) = s.split();
+    /// let mut buf = [0; 1];
+    /// std::future::poll_fn(|cx| r.poll_read(cx, &mut buf)).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_read(cx, buf)
+    }
+}
+
+impl WriteHalf<'_> {
+    /// Poll-based write (see [`TcpStream::poll_write`]).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_r, w) = s.split();
+    /// std::future::poll_fn(|cx| w.poll_write(cx, b"x")).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_write(cx, buf)
+    }
+
+    /// Shuts down the write direction (sends FIN).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_r, w) = s.split();
+    /// w.shutdown().unwrap();
+    /// # });
+    /// ```
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.0.shutdown(Shutdown::Write)
+    }
+}
+
+impl OwnedReadHalf {
+    /// Poll-based read (see [`TcpStream::poll_read`]).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// # let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"x").await.unwrap();
+    /// let (r, _w) = s.into_split();
+    /// let mut buf = [0; 1];
+    /// std::future::poll_fn(|cx| r.poll_read(cx, &mut buf)).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_read(cx, buf)
+    }
+
+    /// The remote address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (r, _w) = s.into_split();
+    /// assert_eq!(r.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// # });
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+
+    /// Puts the halves back together. Fails (returning both) if they came
+    /// from different streams.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (r, w) = s.into_split();
+    /// let s = r.reunite(w).unwrap();
+    /// # drop(s);
+    /// # });
+    /// ```
+    pub fn reunite(self, write: OwnedWriteHalf) -> Result<TcpStream, (OwnedReadHalf, OwnedWriteHalf)> {
+        if !Arc::ptr_eq(&self.0, &write.0) {
+            return Err((self, write));
+        }
+        drop(write);
+        Arc::try_unwrap(self.0).map_err(|_| unreachable!("both halves were given"))
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Poll-based write (see [`TcpStream::poll_write`]).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_r, w) = s.into_split();
+    /// std::future::poll_fn(|cx| w.poll_write(cx, b"x")).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_write(cx, buf)
+    }
+
+    /// Poll-based vectored write.
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_r, w) = s.into_split();
+    /// std::future::poll_fn(|cx| w.poll_write_vectored(cx, &[IoSlice::new(b"x")])).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        self.0.poll_write_vectored(cx, bufs)
+    }
+
+    /// Shuts down the write direction (sends FIN); the read half keeps working.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_r, w) = s.into_split();
+    /// w.shutdown().unwrap();
+    /// # });
+    /// ```
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.0.shutdown(Shutdown::Write)
+    }
+}

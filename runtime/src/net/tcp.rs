@@ -1,0 +1,489 @@
+//! `TcpListener` and `TcpStream`.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{ready, Context, Poll};
+
+use super::addr::{resolve, ToSocketAddrs};
+use super::evented::Evented;
+use super::split::{AsStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::reactor::Direction;
+use crate::sys::socket;
+
+/// A TCP socket server, listening for connections.
+///
+/// ```no_run
+/// use runtime::net::TcpListener;
+///
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:8080").await?;
+///     loop {
+///         let (mut stream, peer) = listener.accept().await?;
+///         runtime::spawn(async move {
+///             let _ = stream.write_all(format!("hello {peer}\n").as_bytes()).await;
+///         });
+///     }
+///     # #[allow(unreachable_code)]
+///     Ok::<(), std::io::Error>(())
+/// }).unwrap();
+/// ```
+pub struct TcpListener {
+    io: Evented<std::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (trying each resolved address in turn) with
+    /// `SO_REUSEADDR` and a large backlog, and starts listening.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     assert_ne!(l.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let addrs = resolve(addr).await?;
+        let mut last = None;
+        for a in addrs {
+            match socket::listen(&a) {
+                Ok(l) => return TcpListener::from_std(l),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to no socket address")
+        }))
+    }
+
+    /// Wraps a listener made elsewhere (e.g. inherited from a supervisor).
+    /// It is switched to non-blocking mode.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let l = runtime::net::TcpListener::from_std(std_listener).unwrap();
+    /// # drop(l);
+    /// ```
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener { io: Evented::new(listener, true)? })
+    }
+
+    /// Waits for a connection. The accepted socket is non-blocking and
+    /// close-on-exec.
+    ///
+    /// Errors such as `EMFILE` (out of file descriptors) are returned to the
+    /// caller rather than retried, so an accept loop does not spin; a server
+    /// typically logs them and sleeps a little before accepting again.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let client = runtime::spawn(runtime::net::TcpStream::connect(addr));
+    ///     let (_stream, peer) = l.accept().await.unwrap();
+    ///     assert_eq!(peer, client.await.unwrap().unwrap().local_addr().unwrap());
+    /// });
+    /// ```
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Poll-based [`accept`](Self::accept).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let _c = runtime::spawn(runtime::net::TcpStream::connect(addr));
+    ///     let (_s, _peer) = std::future::poll_fn(|cx| l.poll_accept(cx)).await.unwrap();
+    /// });
+    /// ```
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, peer) = ready!(self.io.poll_io(cx, Direction::Read, |l| socket::accept(l.as_raw_fd())))?;
+        Poll::Ready(TcpStream::from_evented(stream, true).map(|s| (s, peer)))
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpListener").field("fd", &self.as_raw_fd()).field("addr", &self.local_addr().ok()).finish()
+    }
+}
+
+/// A TCP connection.
+///
+/// Reads and writes take `&mut self` like `std`'s; to read in one task while
+/// writing in another, [`split`](Self::split) it (borrowed halves, for `join!`
+/// in one task) or [`into_split`](Self::into_split) it (owned halves, for two
+/// tasks). The poll-based and `try_` methods take `&self`.
+///
+/// ```
+/// use runtime::net::{TcpListener, TcpStream};
+///
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     runtime::spawn(async move {
+///         let (mut s, _) = listener.accept().await?;
+///         s.write_all(b"pong").await?;
+///         s.shutdown(std::net::Shutdown::Write)
+///     });
+///     let mut client = TcpStream::connect(addr).await?;
+///     let mut buf = [0; 4];
+///     client.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"pong");
+///     assert_eq!(client.read(&mut buf).await?, 0); // EOF
+///     Ok::<(), std::io::Error>(())
+/// }).unwrap();
+/// ```
+pub struct TcpStream {
+    io: Evented<std::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each resolved address in turn.
+    /// Host names are resolved on the blocking pool.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     // Nothing listens on port 1: the error says where we tried to go.
+    ///     let err = runtime::net::TcpStream::connect("127.0.0.1:1").await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        let addrs = resolve(addr).await?;
+        let mut last = None;
+        for a in addrs {
+            match TcpStream::connect_one(a).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to no socket address")
+        }))
+    }
+
+    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+        let (stream, in_progress) = socket::connect(&addr)?;
+        let stream = TcpStream::from_evented(stream, !in_progress)?;
+        if in_progress {
+            poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
+            if let Some(e) = stream.io.get_ref().take_error()? {
+                return Err(crate::sys::context(e, format_args!("connect to {addr}")));
+            }
+        }
+        Ok(stream)
+    }
+
+    fn from_evented(stream: std::net::TcpStream, initially_ready: bool) -> io::Result<TcpStream> {
+        Ok(TcpStream { io: Evented::new(stream, initially_ready)? })
+    }
+
+    /// Wraps a connected `std` stream (switched to non-blocking mode).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let s = runtime::net::TcpStream::from_std(s).unwrap();
+    /// # drop(s);
+    /// ```
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_evented(stream, true)
+    }
+
+    /// The remote address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// # });
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// # });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// s.set_nodelay(true).unwrap();
+    /// assert!(s.nodelay().unwrap());
+    /// # });
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert!(!s.nodelay().unwrap());
+    /// # });
+    /// ```
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Splits into borrowed read and write halves usable concurrently in one
+    /// task (e.g. with a `join`).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_reader, mut writer) = s.split();
+    /// writer.write_all(b"hi").await.unwrap();
+    /// # });
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
+    }
+
+    /// Splits into owned halves that can move to different tasks: one task
+    /// reads while another writes the same socket.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (_reader, mut writer) = s.into_split();
+    /// runtime::spawn(async move { writer.write_all(b"hi").await }).await.unwrap().unwrap();
+    /// # });
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::split_owned(self)
+    }
+
+    /// Poll-based read; `Ok(0)` is end of stream (or an empty `buf`).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"x").await.unwrap();
+    /// let mut buf = [0; 1];
+    /// let n = std::future::poll_fn(|cx| s.poll_read(cx, &mut buf)).await.unwrap();
+    /// assert_eq!(n, 1);
+    /// # });
+    /// ```
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.io.poll_transfer(cx, Direction::Read, len, |s| socket::recv(s.as_raw_fd(), buf))
+    }
+
+    /// Poll-based write.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let n = std::future::poll_fn(|cx| s.poll_write(cx, b"abc")).await.unwrap();
+    /// assert_eq!(n, 3);
+    /// # });
+    /// ```
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_transfer(cx, Direction::Write, buf.len(), |s| socket::send(s.as_raw_fd(), buf))
+    }
+
+    /// Poll-based vectored write (one `sendmsg` for several buffers).
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let bufs = [IoSlice::new(b"ab"), IoSlice::new(b"cd")];
+    /// let n = std::future::poll_fn(|cx| s.poll_write_vectored(cx, &bufs)).await.unwrap();
+    /// assert_eq!(n, 4);
+    /// # });
+    /// ```
+    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.io.poll_transfer(cx, Direction::Write, len, |s| socket::send_vectored(s.as_raw_fd(), bufs))
+    }
+
+    /// Waits until the socket is readable (data, end of stream, or an error).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"x").await.unwrap();
+    /// s.readable().await.unwrap();
+    /// let mut buf = [0; 8];
+    /// assert_eq!(s.try_read(&mut buf).unwrap(), 1);
+    /// # });
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read)).await.map(drop)
+    }
+
+    /// Waits until the socket is writable.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// s.writable().await.unwrap();
+    /// assert_eq!(s.try_write(b"x").unwrap(), 1);
+    /// # });
+    /// ```
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write)).await.map(drop)
+    }
+
+    /// Reads without waiting: `WouldBlock` if no data is known to be there.
+    /// Pair it with [`readable`](Self::readable) to hold no buffer while idle.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let err = s.try_read(&mut buf).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    /// # });
+    /// ```
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Read, |s| socket::recv(s.as_raw_fd(), buf))
+    }
+
+    /// Writes without waiting: `WouldBlock` if the send buffer is full.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert_eq!(s.try_write(b"hello").unwrap(), 5);
+    /// # });
+    /// ```
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |s| socket::send(s.as_raw_fd(), buf))
+    }
+
+    /// Shuts down the read, write, or both halves of the connection.
+    /// `Shutdown::Write` sends FIN: the peer reads end of stream while it can
+    /// still send to us (half-close).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (mut peer, _) = l.accept().await.unwrap();
+    /// s.shutdown(std::net::Shutdown::Write).unwrap();
+    /// assert_eq!(peer.read(&mut [0; 4]).await.unwrap(), 0);
+    /// # });
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+}
+
+super::split::stream_methods!(TcpStream);
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("fd", &self.as_raw_fd())
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,139 @@
+//! The timer queue: every pending `Sleep` of a runtime, ordered by deadline.
+//!
+//! A `BTreeMap` keyed by `(deadline, id)` gives O(log n) insert, O(log n)
+//! removal of a cancelled timer (its slot is freed at once, not left behind as a
+//! tombstone), and O(log n) access to the earliest deadline, which is all the
+//! reactor needs: before it blocks in `epoll_wait` it asks for the earliest
+//! deadline and uses it as the timeout. The `id` makes keys unique when two
+//! timers share a deadline.
+//!
+//! If a timer is inserted with a deadline earlier than the one the reactor is
+//! currently sleeping towards, the reactor would oversleep; `insert` therefore
+//! reports that the reactor must be woken (through its eventfd) to recompute its
+//! timeout.
+
+use std::collections::BTreeMap;
+use std::task::Waker;
+use std::time::Instant;
+
+use crate::sync::{lock, Mutex};
+
+/// Identifies one pending timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerKey {
+    pub(crate) deadline: Instant,
+    id: u64,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    entries: BTreeMap<TimerKey, Waker>,
+    next_id: u64,
+    /// `Some(d)` while the reactor is blocked in `epoll_wait` and will wake by
+    /// itself at `d` (`Some(None)`: not by itself at all).
+    reactor_sleeps_until: Option<Option<Instant>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    queue: Mutex<Queue>,
+}
+
+impl Timers {
+    /// Adds a timer. Returns its key, and whether the reactor must be woken to
+    /// notice the new, earlier deadline.
+    pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+        let mut q = lock(&self.queue);
+        let key = TimerKey { deadline, id: q.next_id };
+        q.next_id += 1;
+        q.entries.insert(key, waker);
+        let wake_reactor = match q.reactor_sleeps_until {
+            Some(None) => true,
+            Some(Some(until)) => deadline < until,
+            None => false,
+        };
+        if wake_reactor {
+            // Only the first earlier timer needs to ring the bell.
+            q.reactor_sleeps_until = Some(Some(deadline));
+        }
+        (key, wake_reactor)
+    }
+
+    /// Replaces the waker of a pending timer. Returns `false` if the timer has
+    /// already fired (and so was removed).
+    pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut q = lock(&self.queue);
+        match q.entries.get_mut(&key) {
+            Some(w) => {
+                w.clone_from(waker);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a timer (a dropped or reset `Sleep`). No-op if it already fired.
+    pub(crate) fn remove(&self, key: TimerKey) {
+        let removed = lock(&self.queue).entries.remove(&key);
+        // The waker is dropped outside the lock: dropping a task's last
+        // reference may run arbitrary destructors.
+        drop(removed);
+    }
+
+    /// Moves the wakers of every timer due at `now` into `out`.
+    pub(crate) fn take_expired(&self, now: Instant, out: &mut Vec<Waker>) {
+        let mut q = lock(&self.queue);
+        Self::drain_expired(&mut q, now, out);
+    }
+
+    fn drain_expired(q: &mut Queue, now: Instant, out: &mut Vec<Waker>) {
+        while let Some(entry) = q.entries.first_entry() {
+            if entry.key().deadline > now {
+                break;
+            }
+            out.push(entry.remove());
+        }
+    }
+
+    /// Called by the reactor just before `epoll_wait`: moves due timers into
+    /// `out` and returns the instant by which the reactor must wake up (the
+    /// earlier of `limit` and the next deadline). If the reactor is going to
+    /// block (`out` stayed empty and `blocking`), records that under the same
+    /// lock, so that an `insert` racing with us either is seen here or sees the
+    /// record and rings the bell: no timer can be overslept.
+    pub(crate) fn prepare_wait(
+        &self,
+        now: Instant,
+        limit: Option<Instant>,
+        blocking: bool,
+        out: &mut Vec<Waker>,
+    ) -> Option<Instant> {
+        let mut q = lock(&self.queue);
+        Self::drain_expired(&mut q, now, out);
+        let next = q.entries.first_key_value().map(|(k, _)| k.deadline);
+        let until = match (next, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if blocking && out.is_empty() {
+            q.reactor_sleeps_until = Some(until);
+        }
+        until
+    }
+
+    /// Called by the reactor when `epoll_wait` returned.
+    pub(crate) fn reactor_awake(&self) {
+        lock(&self.queue).reactor_sleeps_until = None;
+    }
+
+    /// Number of pending timers.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.queue).entries.len()
+    }
+
+    /// Drops every pending timer (runtime shutdown).
+    pub(crate) fn clear(&self) {
+        let entries = std::mem::take(&mut lock(&self.queue).entries);
+        drop(entries);
+    }
+}

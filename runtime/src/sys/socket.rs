@@ -1,0 +1,205 @@
+//! Socket system calls that `std` either does not expose or exposes blocking:
+//! creating non-blocking sockets, `listen` with a real backlog, `accept4`,
+//! non-blocking `connect`, and `send`/`recv` with `MSG_NOSIGNAL`.
+//!
+//! Sockets are handed back as `std::net` types so the rest of the crate can use
+//! their safe accessors (`local_addr`, `set_nodelay`, `take_error`, ...).
+
+use std::io;
+use std::mem::{size_of, MaybeUninit};
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::{context, cvt, cvt_size};
+
+/// Backlog for listening sockets; the kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: libc::c_int = 4096;
+
+fn new_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: no pointers involved.
+    let fd = cvt(unsafe { libc::socket(domain, ty, 0) }).map_err(|e| context(e, "socket"))?;
+    // SAFETY: fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A `sockaddr_storage` filled from a `SocketAddr`, with its length.
+fn to_raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero bytes are a valid sockaddr_storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// Reads a `SocketAddr` back out of a `sockaddr_storage` the kernel filled.
+fn from_raw(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    match storage.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6: &libc::sockaddr_in6 =
+                unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
+            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        family => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("unexpected address family {family}"),
+        )),
+    }
+}
+
+/// Creates a non-blocking listening socket bound to `addr` (`SO_REUSEADDR` set,
+/// as every server wants after a restart).
+pub(crate) fn listen(addr: &SocketAddr) -> io::Result<TcpListener> {
+    let fd = new_socket(addr)?;
+    let one: libc::c_int = 1;
+    // SAFETY: passes a pointer to a live c_int and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map_err(|e| context(e, "setsockopt(SO_REUSEADDR)"))?;
+    let (raw, len) = to_raw(addr);
+    // SAFETY: `raw` is a valid sockaddr of length `len`.
+    cvt(unsafe { libc::bind(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len) })
+        .map_err(|e| context(e, format_args!("bind {addr}")))?;
+    // SAFETY: no pointers involved.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), LISTEN_BACKLOG) })
+        .map_err(|e| context(e, format_args!("listen on {addr}")))?;
+    Ok(TcpListener::from(fd))
+}
+
+/// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`, retrying `EINTR` and the
+/// network errors that Linux reports on the *accepting* socket for a connection
+/// that already died (`ECONNABORTED`, ...): those concern the dead peer, not us.
+pub(crate) fn accept(listener: RawFd) -> io::Result<(TcpStream, SocketAddr)> {
+    loop {
+        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: storage and len are valid for writes of the sizes given.
+        let fd = unsafe {
+            libc::accept4(
+                listener,
+                storage.as_mut_ptr().cast(),
+                &mut len,
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        };
+        match cvt(fd) {
+            Ok(fd) => {
+                // SAFETY: accept4 returned a fresh descriptor that we now own.
+                let stream = unsafe { TcpStream::from_raw_fd(fd) };
+                // SAFETY: zero-initialised, then possibly filled by the kernel.
+                let peer = from_raw(unsafe { storage.assume_init_ref() })?;
+                return Ok((stream, peer));
+            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR) | Some(libc::ECONNABORTED) => continue,
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
+/// Starts a non-blocking connect. `Ok((stream, true))` means the connection is
+/// still in progress: wait for writability, then check `take_error`.
+pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
+    let fd = new_socket(addr)?;
+    let (raw, len) = to_raw(addr);
+    // SAFETY: `raw` is a valid sockaddr of length `len`.
+    let r = unsafe { libc::connect(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len) };
+    let stream = TcpStream::from(fd);
+    match cvt(r) {
+        Ok(_) => Ok((stream, false)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((stream, true)),
+        // A signal during a non-blocking connect leaves it in progress.
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok((stream, true)),
+        Err(e) => Err(context(e, format_args!("connect to {addr}"))),
+    }
+}
+
+/// `recv` into `buf`, retrying `EINTR`.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// `send` with `MSG_NOSIGNAL`, so a peer that went away gives `EPIPE` rather
+/// than killing the process with `SIGPIPE`. Retries `EINTR`.
+pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// `sendmsg` of several buffers at once with `MSG_NOSIGNAL`. Retries `EINTR`.
+pub(crate) fn send_vectored(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(1024) as _;
+    loop {
+        // SAFETY: `msg` points at `bufs`, which outlive the call.
+        let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}

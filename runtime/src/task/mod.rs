@@ -1,0 +1,101 @@
+//! Tasks: spawning, joining, yielding.
+//!
+//! The machinery lives in `raw.rs` (the single-allocation task and its
+//! harness) and `state.rs` (the atomic state word and its transitions).
+
+pub(crate) mod join;
+pub(crate) mod raw;
+pub(crate) mod state;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use crate::executor::Handle;
+pub use join::JoinError;
+pub use raw::JoinHandle;
+
+/// Spawns a task on the current runtime. The task starts running in the
+/// background right away; the returned handle can be awaited for its output,
+/// or dropped to let it run detached.
+///
+/// # Panics
+/// Outside a runtime context (see [`Handle::enter`]).
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let handles: Vec<_> = (0..10).map(|i| runtime::spawn(async move { i * 2 })).collect();
+///     let mut sum = 0;
+///     for h in handles {
+///         sum += h.await.unwrap();
+///     }
+///     assert_eq!(sum, 90);
+/// });
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    crate::executor::context::with_current("runtime::spawn", |h| h.spawn(future))
+}
+
+/// Runs a blocking closure on the runtime's blocking pool and returns a handle
+/// to its result. Use it for file I/O, blocking libraries and long
+/// computations, which would otherwise stall a worker thread.
+///
+/// # Panics
+/// Outside a runtime context.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let digits = runtime::spawn_blocking(|| (1..=20u64).product::<u64>().to_string().len());
+///     assert_eq!(digits.await.unwrap(), 19);
+/// });
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    crate::executor::context::with_current("runtime::spawn_blocking", |h| h.spawn_blocking(f))
+}
+
+/// Yields to the scheduler once: the task goes to the back of its worker's
+/// run queue and other tasks run before it is polled again.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     for _ in 0..3 {
+///         runtime::task::yield_now().await;
+///     }
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // A wake during our own poll: the harness re-queues the task at the
+        // back of the local queue once this poll returns.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,603 @@
+//! A task is one heap allocation: header (state word, vtable), the scheduler
+//! handle, the future-or-output cell, and the join waker.
+//!
+//! ```text
+//! Box<Cell<F, S>>
+//! +--------------------------------------------------+
+//! | Header  | state: AtomicUsize  (see state.rs)      |
+//! |         | vtable: &'static Vtable (F, S erased)   |
+//! |         | id, owner slot                          |
+//! | scheduler: S                                      |
+//! | stage:  Running(F) | Finished(Result<T>) | Consumed
+//! | join_waker: Option<Waker>                         |
+//! +--------------------------------------------------+
+//! ```
+//!
+//! Everything else (`Notified`, `Task`, `JoinHandle`, every `Waker`) is a
+//! pointer to the header plus one unit of the reference count in the state
+//! word. Waking, queueing and joining therefore never allocate.
+//!
+//! The generic functions below are instantiated per future type and reached
+//! through the vtable, so the queues and the scheduler deal only in untyped
+//! `NonNull<Header>` pointers.
+
+use std::any::Any;
+use std::cell::UnsafeCell as StdCell;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use super::join::JoinError;
+use super::state::{State, ToIdle, ToNotified, ToRunning};
+use crate::sync::UnsafeCell;
+
+/// What the task harness needs from whoever runs it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queues a task that was woken.
+    fn schedule(&self, task: Notified);
+    /// Queues a task that woke itself during its own poll (it yielded): it
+    /// goes to the back of the queue so others run first.
+    fn yield_now(&self, task: Notified) {
+        self.schedule(task);
+    }
+    /// The task finished: drop it from the owned-tasks list. Returns `true`
+    /// if the list held a reference, which the caller then releases.
+    fn release(&self, task: RawTask) -> bool;
+}
+
+pub(crate) struct Header {
+    pub(crate) state: State,
+    vtable: &'static Vtable,
+    pub(crate) id: u64,
+    /// Slot in the owned-tasks list. Written by the list while it holds the
+    /// shard lock (before the task is visible to any other thread), read by the
+    /// list under the same lock.
+    pub(crate) owner_slot: StdCell<usize>,
+}
+
+struct Vtable {
+    poll: unsafe fn(NonNull<Header>),
+    schedule: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    drop_join_handle: unsafe fn(NonNull<Header>),
+    shutdown: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    stage: UnsafeCell<Stage<F>>,
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// An untyped pointer to a task. Carries no reference by itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct RawTask(NonNull<Header>);
+
+// SAFETY: a task's shared parts are synchronised by its state word; the future
+// is `Send` (spawn requires it) and only touched by the thread holding RUNNING.
+unsafe impl Send for RawTask {}
+// SAFETY: as above.
+unsafe impl Sync for RawTask {}
+
+impl RawTask {
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a RawTask is only used while some reference keeps the
+        // allocation alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn as_ptr(self) -> *mut Header {
+        self.0.as_ptr()
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`RawTask::as_ptr`] of a live task.
+    pub(crate) unsafe fn from_ptr(ptr: *mut Header) -> RawTask {
+        // SAFETY: the caller passes a non-null task pointer.
+        RawTask(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.header().id
+    }
+}
+
+/// A reference held by the owned-tasks list.
+pub(crate) struct Task(RawTask);
+
+/// A reference that entitles its holder to poll the task once: what run
+/// queues hold.
+pub(crate) struct Notified(RawTask);
+
+// SAFETY: see RawTask.
+unsafe impl Send for Task {}
+// SAFETY: see RawTask.
+unsafe impl Send for Notified {}
+
+impl Task {
+    pub(crate) fn raw(&self) -> RawTask {
+        self.0
+    }
+
+    /// Cancels the task at runtime shutdown: if nobody is polling it, drops the
+    /// future now (on this thread).
+    pub(crate) fn shutdown(self) {
+        let raw = self.0;
+        std::mem::forget(self);
+        // SAFETY: we pass our reference on to the shutdown routine.
+        unsafe { (raw.header().vtable.shutdown)(raw.0) }
+    }
+
+    /// Gives up the reference without decrementing (the caller accounts for
+    /// it, see `Schedule::release`).
+    pub(crate) fn into_raw(self) -> RawTask {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+
+    /// # Safety
+    /// The caller must own one reference to the task (from [`Task::into_raw`]).
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Task {
+        Task(raw)
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        drop_reference(self.0);
+    }
+}
+
+impl Notified {
+    /// Polls the task (or cancels it). Consumes the reference.
+    pub(crate) fn run(self) {
+        let raw = self.0;
+        std::mem::forget(self);
+        // SAFETY: the reference is handed to the poll routine.
+        unsafe { (raw.header().vtable.poll)(raw.0) }
+    }
+
+    /// Cancels a task that was queued but will never run (a blocking task
+    /// whose pool shut down): drops its future here, so its `JoinHandle`
+    /// resolves to a cancellation error instead of waiting forever.
+    pub(crate) fn shutdown(self) {
+        let raw = self.0;
+        std::mem::forget(self);
+        // SAFETY: we pass our reference on to the shutdown routine.
+        unsafe { (raw.header().vtable.shutdown)(raw.0) }
+    }
+
+    pub(crate) fn into_raw(self) -> RawTask {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+
+    /// # Safety
+    /// The caller must own a `Notified` reference (from [`Notified::into_raw`]).
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified {
+        Notified(raw)
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // A queue dropped without being run (runtime shutdown).
+        drop_reference(self.0);
+    }
+}
+
+fn drop_reference(raw: RawTask) {
+    if raw.header().state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { (raw.header().vtable.dealloc)(raw.0) }
+    }
+}
+
+/// Allocates a task. Returns the owned-list reference, the first `Notified`
+/// and the `JoinHandle`.
+pub(crate) fn new_task<F, S>(future: F, scheduler: S, id: u64) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(),
+            vtable: &Vtable {
+                poll: poll::<F, S>,
+                schedule: schedule::<F, S>,
+                dealloc: dealloc::<F, S>,
+                try_read_output: try_read_output::<F, S>,
+                drop_join_handle: drop_join_handle::<F, S>,
+                shutdown: shutdown::<F, S>,
+            },
+            id,
+            owner_slot: StdCell::new(usize::MAX),
+        },
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+        join_waker: UnsafeCell::new(None),
+    });
+    // SAFETY: Box::into_raw never returns null; Cell is repr(C) with the header
+    // first, so the pointer is also a valid header pointer.
+    let raw = RawTask(unsafe { NonNull::new_unchecked(Box::into_raw(cell).cast::<Header>()) });
+    (Task(raw), Notified(raw), JoinHandle { raw, _output: PhantomData })
+}
+
+/// # Safety
+/// `ptr` must point at a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: guaranteed by the caller; the header is the first field.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+// ----- the waker -------------------------------------------------------------
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(ptr: *const ()) -> RawWaker {
+    // SAFETY: a waker's data pointer is always a live task header.
+    let header = unsafe { &*(ptr as *const Header) };
+    header.state.ref_inc();
+    RawWaker::new(ptr, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(ptr: *const ()) {
+    // SAFETY: as above; this consumes the waker's reference.
+    let header = unsafe { &*(ptr as *const Header) };
+    match header.state.transition_to_notified_by_val() {
+        // SAFETY: the waker's reference became the Notified reference.
+        ToNotified::Schedule => unsafe { (header.vtable.schedule)(NonNull::from(header)) },
+        // SAFETY: the waker held the last reference.
+        ToNotified::Dealloc => unsafe { (header.vtable.dealloc)(NonNull::from(header)) },
+        ToNotified::Nothing => {}
+    }
+}
+
+unsafe fn waker_wake_by_ref(ptr: *const ()) {
+    // SAFETY: as above; the waker keeps its reference.
+    let header = unsafe { &*(ptr as *const Header) };
+    if header.state.transition_to_notified_by_ref() == ToNotified::Schedule {
+        // SAFETY: the transition created a new reference for the Notified.
+        unsafe { (header.vtable.schedule)(NonNull::from(header)) }
+    }
+}
+
+unsafe fn waker_drop(ptr: *const ()) {
+    // SAFETY: a waker's data pointer is always a live task header.
+    let raw = RawTask(unsafe { NonNull::new_unchecked(ptr as *mut Header) });
+    drop_reference(raw);
+}
+
+/// A waker for the duration of one poll, borrowing the poller's reference
+/// (no reference-count traffic unless the future clones it).
+fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
+    // SAFETY: the vtable functions uphold the RawWaker contract; ManuallyDrop
+    // keeps the borrowed reference from being released.
+    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) })
+}
+
+// ----- the harness: one poll, completion, cancellation ----------------------
+
+unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable is only reachable through a live Cell<F, S>.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Poll => {}
+        ToRunning::Cancel => return cancel_and_complete(cell, ptr),
+        ToRunning::Done { dealloc: true } => {
+            // SAFETY: last reference.
+            return unsafe { self::dealloc::<F, S>(ptr) };
+        }
+        ToRunning::Done { dealloc: false } => return,
+    }
+    let waker = borrowed_waker(ptr);
+    let mut cx = Context::from_waker(&waker);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        crate::executor::coop::reset_budget();
+        // SAFETY: we hold RUNNING, so we have exclusive access to the stage;
+        // the future never moves out of its heap cell (it is pinned there).
+        cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
+            Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
+            _ => unreachable!("polled a task that is not running"),
+        })
+    }));
+    match result {
+        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+            ToIdle::Idle { dealloc: false } => {}
+            // SAFETY: last reference.
+            ToIdle::Idle { dealloc: true } => unsafe { self::dealloc::<F, S>(ptr) },
+            ToIdle::Notified => cell.scheduler.yield_now(Notified(RawTask(ptr))),
+            ToIdle::Cancel => cancel_and_complete(cell, ptr),
+        },
+        Ok(Poll::Ready(output)) => {
+            let output = match drop_future(cell) {
+                Ok(()) => Ok(output),
+                Err(panic) => Err(JoinError::panic(panic)),
+            };
+            store_output_and_complete(cell, ptr, output);
+        }
+        Err(panic) => {
+            // The future panicked; its destructor may panic too, but the first
+            // panic is the one worth reporting.
+            let _ = drop_future(cell);
+            store_output_and_complete(cell, ptr, Err(JoinError::panic(panic)));
+        }
+    }
+}
+
+/// Drops the future (user code: may panic).
+fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any + Send>> {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: called only while holding RUNNING.
+        cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+    }))
+}
+
+fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<Header>) {
+    let error = match drop_future(cell) {
+        Ok(()) => JoinError::cancelled(),
+        Err(panic) => JoinError::panic(panic),
+    };
+    store_output_and_complete(cell, ptr, Err(error));
+}
+
+fn store_output_and_complete<F: Future, S: Schedule>(
+    cell: &Cell<F, S>,
+    ptr: NonNull<Header>,
+    output: Result<F::Output, JoinError>,
+) {
+    // SAFETY: still RUNNING: exclusive access; the stage is Consumed, so
+    // nothing is dropped by this write.
+    cell.stage.with_mut(|stage| unsafe { std::ptr::write(stage, Stage::Finished(output)) });
+    let prev = cell.header.state.transition_to_complete();
+    if !prev.is_join_interested() {
+        // Nobody will read the output: drop it here (user code: may panic).
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: without JOIN_INTEREST nobody else touches the stage.
+            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+        }));
+    } else if prev.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER is set and the task is complete: the runner may
+        // read the cell; the JoinHandle does not touch it.
+        cell.join_waker.with(|w| {
+            if let Some(w) = unsafe { &*w } {
+                w.wake_by_ref();
+            }
+        });
+        let after = cell.header.state.unset_join_waker_after_complete();
+        if !after.is_join_interested() {
+            // The JoinHandle was dropped while we were waking: its waker is ours
+            // to drop.
+            // SAFETY: JOIN_WAKER is now clear and the handle is gone.
+            cell.join_waker.with_mut(|w| unsafe { *w = None });
+        }
+    }
+    let refs = if cell.scheduler.release(RawTask(ptr)) { 2 } else { 1 };
+    if cell.header.state.ref_dec_by(refs) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(ptr) }
+    }
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable is only reachable through a live Cell<F, S>.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.schedule(Notified(RawTask(ptr)));
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the reference count reached zero: we are the only ones left, and
+    // the pointer came from Box::into_raw of this very type.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable is only reachable through a live Cell<F, S>.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        // We took RUNNING: the caller's reference serves as the running
+        // reference, which completion releases.
+        cancel_and_complete(cell, ptr);
+    } else {
+        // Running elsewhere (it will see CANCELLED) or already complete.
+        drop_reference(RawTask(ptr));
+    }
+}
+
+unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: the vtable is only reachable through a live Cell<F, S>; `dst` is
+    // the JoinHandle's `Poll<Result<F::Output, JoinError>>`.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let dst = dst as *mut Poll<Result<F::Output, JoinError>>;
+    if can_read_output(cell, waker) {
+        // SAFETY: complete and JOIN_INTEREST is ours: we own the stage now.
+        let stage = cell.stage.with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
+        match stage {
+            // SAFETY: `dst` is valid for writes (see above).
+            Stage::Finished(output) => unsafe { *dst = Poll::Ready(output) },
+            _ => panic!("JoinHandle polled after it returned Ready"),
+        }
+    }
+}
+
+/// The `JoinHandle` side of the join-waker protocol (see state.rs).
+/// Returns `true` if the task is complete.
+fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
+    let state = &cell.header.state;
+    let snapshot = state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    let result = if snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER set and not complete: nobody writes the cell, so
+        // reading it is fine.
+        let same = cell.join_waker.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        if same {
+            return false;
+        }
+        state.unset_join_waker().and_then(|()| set_join_waker(cell, waker))
+    } else {
+        set_join_waker(cell, waker)
+    };
+    match result {
+        Ok(()) => false,
+        Err(snapshot) => {
+            debug_assert!(snapshot.is_complete());
+            true
+        }
+    }
+}
+
+fn set_join_waker<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> Result<(), super::state::Snapshot> {
+    // SAFETY: JOIN_WAKER is clear and we are the JoinHandle: the cell is ours.
+    cell.join_waker.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    let result = cell.header.state.set_join_waker();
+    if result.is_err() {
+        // SAFETY: completion raced us; JOIN_WAKER stayed clear, so still ours.
+        cell.join_waker.with_mut(|w| unsafe { *w = None });
+    }
+    result
+}
+
+unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable is only reachable through a live Cell<F, S>.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let prev = cell.header.state.unset_join_interest();
+    if prev.is_complete() {
+        // The output is ours to drop (user code: may panic, must not unwind
+        // out of JoinHandle::drop into the caller's task).
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: complete, and we held JOIN_INTEREST: exclusive access.
+            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+        }));
+        if !prev.is_join_waker_set() {
+            // SAFETY: the runner has finished with the cell (it clears
+            // JOIN_WAKER when done), so it is ours.
+            cell.join_waker.with_mut(|w| unsafe { *w = None });
+        }
+    } else if prev.is_join_waker_set() {
+        // SAFETY: we cleared JOIN_WAKER before completion: the cell is ours.
+        cell.join_waker.with_mut(|w| unsafe { *w = None });
+    }
+    drop_reference(RawTask(ptr));
+}
+
+// ----- JoinHandle ------------------------------------------------------------
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked or
+/// was aborted. Dropping it *detaches* the task: it keeps running.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let handle = runtime::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    raw: RawTask,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only moves `T` out (requires `T: Send`) and touches the
+// task through its synchronised state.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only allows `abort`/`is_finished`, which touch atomics.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// Cancels the task. If it is not running, its future is dropped the next
+    /// time a worker picks it up; if it is running, right after the current
+    /// poll. Awaiting the handle then yields a [`JoinError`] for which
+    /// [`JoinError::is_cancelled`] is true (unless the task finished first).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        let header = self.raw.header();
+        if header.state.transition_to_notified_and_cancel() == ToNotified::Schedule {
+            // SAFETY: the transition created the Notified reference.
+            unsafe { (header.vtable.schedule)(self.raw.0) }
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = runtime::spawn(async {});
+    ///     while !handle.is_finished() {
+    ///         runtime::task::yield_now().await;
+    ///     }
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+
+    /// A number identifying the task, unique within the process.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let a = rt.spawn(async {});
+    /// let b = rt.spawn(async {});
+    /// assert_ne!(a.id(), b.id());
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.raw.id()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        let header = self.raw.header();
+        // SAFETY: `out` has the type the vtable entry expects for this task.
+        unsafe { (header.vtable.try_read_output)(self.raw.0, &mut out as *mut _ as *mut (), cx.waker()) };
+        out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle's reference and hand it over.
+        unsafe { (self.raw.header().vtable.drop_join_handle)(self.raw.0) }
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id()).finish()
+    }
+}
