@@ -78,16 +78,26 @@ pub struct Signal {
 /// # unsafe fn libc_raise_sighup() { extern "C" { fn raise(sig: i32) -> i32; } unsafe { raise(1) }; }
 /// ```
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let reactor = crate::executor::context::with_current("runtime::signal::signal", |h| h.shared.reactor.clone());
+    let reactor = crate::executor::context::with_current("runtime::signal::signal", |h| {
+        h.shared.reactor.clone()
+    });
     let signum = kind.number();
     sys::install(signum)?;
     reactor.watch_signals()?;
-    Ok(Signal { signum, seen: sys::count(signum), reactor, waiter: None })
+    Ok(Signal {
+        signum,
+        seen: sys::count(signum),
+        reactor,
+        waiter: None,
+    })
 }
 
 impl std::fmt::Debug for Signal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signal").field("signum", &self.signum).field("seen", &self.seen).finish()
+        f.debug_struct("Signal")
+            .field("signum", &self.signum)
+            .field("seen", &self.seen)
+            .finish()
     }
 }
 

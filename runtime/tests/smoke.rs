@@ -12,7 +12,9 @@ fn echo_and_timers() {
             let mut buf = [0; 64];
             loop {
                 let n = s.read(&mut buf).await.unwrap();
-                if n == 0 { break; }
+                if n == 0 {
+                    break;
+                }
                 s.write_all(&buf[..n]).await.unwrap();
             }
         });
@@ -24,9 +26,18 @@ fn echo_and_timers() {
         let t = Instant::now();
         runtime::time::sleep(Duration::from_millis(50)).await;
         assert!(t.elapsed() >= Duration::from_millis(50));
-        let hs: Vec<_> = (0..1000).map(|i| runtime::spawn(async move { runtime::task::yield_now().await; i })).collect();
+        let hs: Vec<_> = (0..1000)
+            .map(|i| {
+                runtime::spawn(async move {
+                    runtime::task::yield_now().await;
+                    i
+                })
+            })
+            .collect();
         let mut sum = 0;
-        for h in hs { sum += h.await.unwrap(); }
+        for h in hs {
+            sum += h.await.unwrap();
+        }
         assert_eq!(sum, 999 * 1000 / 2);
     });
 }
@@ -35,7 +46,10 @@ fn echo_and_timers() {
 fn current_thread() {
     let rt = runtime::Builder::new_current_thread().build().unwrap();
     let v = rt.block_on(async {
-        let h = runtime::spawn(async { runtime::time::sleep(Duration::from_millis(10)).await; 5 });
+        let h = runtime::spawn(async {
+            runtime::time::sleep(Duration::from_millis(10)).await;
+            5
+        });
         h.await.unwrap()
     });
     assert_eq!(v, 5);

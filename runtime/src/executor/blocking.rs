@@ -110,8 +110,11 @@ impl BlockingPool {
         R: Send + 'static,
     {
         let id = super::next_task_id();
-        let (task, notified, join) =
-            new_task(BlockingTask(Some(f)), BlockingSchedule(self.inner.clone()), id);
+        let (task, notified, join) = new_task(
+            BlockingTask(Some(f)),
+            BlockingSchedule(self.inner.clone()),
+            id,
+        );
         // Blocking tasks are in no owned list: shutdown cancels the queued ones
         // from the queue and lets running ones finish.
         drop(task);

@@ -65,7 +65,9 @@ pub(crate) fn enter_runtime(handle: Handle) -> RuntimeGuard {
         );
     }
     ENTERED.set(true);
-    RuntimeGuard { _handle: enter_handle(handle) }
+    RuntimeGuard {
+        _handle: enter_handle(handle),
+    }
 }
 
 impl Drop for RuntimeGuard {
@@ -80,7 +82,9 @@ pub(crate) struct WorkerGuard {
 }
 
 pub(crate) fn enter_worker(cx: &WorkerContext) -> WorkerGuard {
-    WorkerGuard { previous: WORKER.replace(cx as *const WorkerContext) }
+    WorkerGuard {
+        previous: WORKER.replace(cx as *const WorkerContext),
+    }
 }
 
 impl Drop for WorkerGuard {

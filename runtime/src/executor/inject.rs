@@ -26,7 +26,10 @@ struct Queue {
 impl Inject {
     pub(crate) fn new() -> Inject {
         Inject {
-            queue: Mutex::new(Queue { tasks: VecDeque::new(), closed: false }),
+            queue: Mutex::new(Queue {
+                tasks: VecDeque::new(),
+                closed: false,
+            }),
             len: AtomicUsize::new(0),
         }
     }

@@ -88,6 +88,7 @@ pub(crate) struct Shared {
     blocking: BlockingPool,
     /// Cores not currently owned by a thread (a current-thread runtime's core
     /// between `block_on` calls).
+    #[allow(clippy::vec_box)] // cores move between threads by pointer
     cores: Mutex<Vec<Box<Core>>>,
     /// `block_on` callers waiting for the current-thread core.
     core_waiters: Mutex<Vec<Waker>>,
@@ -214,7 +215,10 @@ impl Builder {
     /// assert_eq!(ran_on.unwrap(), caller);
     /// ```
     pub fn new_current_thread() -> Builder {
-        Builder { flavor: Flavor::CurrentThread, ..Builder::new() }
+        Builder {
+            flavor: Flavor::CurrentThread,
+            ..Builder::new()
+        }
     }
 
     /// Number of worker threads (multi-threaded flavour). Defaults to the
@@ -294,7 +298,9 @@ impl Builder {
         let workers = match self.flavor {
             Flavor::CurrentThread => 1,
             Flavor::MultiThread => self.worker_threads.unwrap_or_else(|| {
-                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
             }),
         };
         let reactor = Arc::new(Reactor::new()?);
@@ -303,7 +309,11 @@ impl Builder {
         for index in 0..workers {
             let (steal, local) = worker::new_queue();
             let (parker, unparker) = park::pair(reactor.clone());
-            remotes.push(Remote { steal, unparker, metrics: WorkerMetrics::default() });
+            remotes.push(Remote {
+                steal,
+                unparker,
+                metrics: WorkerMetrics::default(),
+            });
             cores.push(Core::new(index, local, parker));
         }
         let shared = Arc::new(Shared {
@@ -324,7 +334,10 @@ impl Builder {
             flavor: self.flavor,
         });
         let handle = Handle { shared };
-        let mut runtime = Runtime { handle: handle.clone(), threads: Vec::new() };
+        let mut runtime = Runtime {
+            handle: handle.clone(),
+            threads: Vec::new(),
+        };
         match self.flavor {
             Flavor::CurrentThread => *lock(&handle.shared.cores) = cores,
             Flavor::MultiThread => {
@@ -348,7 +361,10 @@ impl Builder {
 
 fn run_worker_thread(handle: Handle, core: Box<Core>) {
     let _runtime = context::enter_runtime(handle.clone());
-    let cx = WorkerContext { shared: handle.shared.clone(), core: std::cell::RefCell::new(None) };
+    let cx = WorkerContext {
+        shared: handle.shared.clone(),
+        core: std::cell::RefCell::new(None),
+    };
     let _worker = context::enter_worker(&cx);
     let mut core = cx.run(core);
     WorkerContext::drain(&mut core);
@@ -375,7 +391,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("workers", &self.handle.shared.remotes.len()).finish()
+        f.debug_struct("Runtime")
+            .field("workers", &self.handle.shared.remotes.len())
+            .finish()
     }
 }
 
@@ -613,7 +631,10 @@ fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F) -> F::Out
             unparker: shared.remotes[0].unparker.clone(),
         });
         let waker = Waker::from(main.clone());
-        let cx = WorkerContext { shared: shared.clone(), core: std::cell::RefCell::new(Some(core)) };
+        let cx = WorkerContext {
+            shared: shared.clone(),
+            core: std::cell::RefCell::new(Some(core)),
+        };
         let _worker = context::enter_worker(&cx);
         let _return = CoreReturn { shared, cx: &cx };
         let is_woken = || main.woken.load(std::sync::atomic::Ordering::SeqCst);
@@ -733,7 +754,9 @@ impl Handle {
     /// assert_eq!(rt.block_on(h).unwrap(), 3);
     /// ```
     pub fn enter(&self) -> EnterGuard {
-        EnterGuard { _inner: context::enter_handle(self.clone()) }
+        EnterGuard {
+            _inner: context::enter_handle(self.clone()),
+        }
     }
 
     /// A snapshot of the runtime's counters.
@@ -746,7 +769,10 @@ impl Handle {
         let s = &*self.shared;
         let (tasks_alive, tasks_spawned) = s.owned.counts();
         let sum = |f: fn(&WorkerMetrics) -> &AtomicU64| {
-            s.remotes.iter().map(|r| f(&r.metrics).load(Ordering::Relaxed)).sum::<u64>()
+            s.remotes
+                .iter()
+                .map(|r| f(&r.metrics).load(Ordering::Relaxed))
+                .sum::<u64>()
         };
         crate::RuntimeMetrics {
             workers: s.remotes.len(),

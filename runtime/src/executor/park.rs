@@ -53,7 +53,12 @@ pub(crate) fn pair(reactor: Arc<Reactor>) -> (Parker, Unparker) {
         condvar: Condvar::new(),
         reactor,
     });
-    (Parker { inner: inner.clone() }, Unparker { inner })
+    (
+        Parker {
+            inner: inner.clone(),
+        },
+        Unparker { inner },
+    )
 }
 
 impl Parker {
@@ -61,11 +66,20 @@ impl Parker {
     /// worker became the one driving it).
     pub(crate) fn park(&self) {
         let inner = &*self.inner;
-        if inner.state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             return;
         }
         if let Some(mut driver) = inner.reactor.try_lock_driver() {
-            match inner.state.compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst) {
+            match inner.state.compare_exchange(
+                EMPTY,
+                PARKED_DRIVER,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
                 Ok(_) => {}
                 Err(_) => {
                     inner.state.swap(EMPTY, Ordering::SeqCst);
@@ -77,7 +91,12 @@ impl Parker {
             return;
         }
         let mut guard = lock(&inner.mutex);
-        match inner.state.compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst) {
+        match inner.state.compare_exchange(
+            EMPTY,
+            PARKED_CONDVAR,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
             Ok(_) => {}
             Err(_) => {
                 inner.state.swap(EMPTY, Ordering::SeqCst);

@@ -48,9 +48,20 @@ pub(crate) struct Steal {
 }
 
 pub(crate) fn new() -> (Steal, Local) {
-    let buffer = (0..CAPACITY).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
-    let inner = Arc::new(Inner { head: AtomicU32::new(0), tail: AtomicU32::new(0), buffer });
-    (Steal { inner: inner.clone() }, Local { inner })
+    let buffer = (0..CAPACITY)
+        .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+        .collect();
+    let inner = Arc::new(Inner {
+        head: AtomicU32::new(0),
+        tail: AtomicU32::new(0),
+        buffer,
+    });
+    (
+        Steal {
+            inner: inner.clone(),
+        },
+        Local { inner },
+    )
 }
 
 impl Inner {
@@ -87,8 +98,12 @@ impl Local {
             // Only we write `tail`.
             let tail = self.inner.tail.load(Ordering::Relaxed);
             if (tail.wrapping_sub(head) as usize) < CAPACITY {
-                self.inner.slot(tail).store(task.into_raw().as_ptr(), Ordering::Relaxed);
-                self.inner.tail.store(tail.wrapping_add(1), Ordering::Release);
+                self.inner
+                    .slot(tail)
+                    .store(task.into_raw().as_ptr(), Ordering::Relaxed);
+                self.inner
+                    .tail
+                    .store(tail.wrapping_add(1), Ordering::Release);
                 return;
             }
             match self.push_overflow(task, head, inject) {
@@ -99,19 +114,32 @@ impl Local {
         }
     }
 
-    fn push_overflow(&mut self, task: Notified, head: u32, inject: &Inject) -> Result<(), Notified> {
+    fn push_overflow(
+        &mut self,
+        task: Notified,
+        head: u32,
+        inject: &Inject,
+    ) -> Result<(), Notified> {
         let half = (CAPACITY / 2) as u32;
         if self
             .inner
             .head
-            .compare_exchange(head, head.wrapping_add(half), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                head,
+                head.wrapping_add(half),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             return Err(task);
         }
         // We own [head, head + half) now.
         let moved = (0..half).map(|i| {
-            let ptr = self.inner.slot(head.wrapping_add(i)).load(Ordering::Relaxed);
+            let ptr = self
+                .inner
+                .slot(head.wrapping_add(i))
+                .load(Ordering::Relaxed);
             // SAFETY: the claimed slots hold Notified references pushed by us.
             unsafe { Notified::from_raw(RawTask::from_ptr(ptr)) }
         });
@@ -175,8 +203,13 @@ impl Steal {
             }
             // Copy first (speculatively), claim afterwards.
             for i in 0..n as u32 {
-                let ptr = self.inner.slot(head.wrapping_add(i)).load(Ordering::Relaxed);
-                dst.inner.slot(dst_tail.wrapping_add(i)).store(ptr, Ordering::Relaxed);
+                let ptr = self
+                    .inner
+                    .slot(head.wrapping_add(i))
+                    .load(Ordering::Relaxed);
+                dst.inner
+                    .slot(dst_tail.wrapping_add(i))
+                    .store(ptr, Ordering::Relaxed);
             }
             match self.inner.head.compare_exchange(
                 head,
@@ -189,9 +222,14 @@ impl Steal {
             }
         };
         // Run the last stolen task now; publish the others in our queue.
-        let last = dst.inner.slot(dst_tail.wrapping_add(taken - 1)).load(Ordering::Relaxed);
+        let last = dst
+            .inner
+            .slot(dst_tail.wrapping_add(taken - 1))
+            .load(Ordering::Relaxed);
         if taken > 1 {
-            dst.inner.tail.store(dst_tail.wrapping_add(taken - 1), Ordering::Release);
+            dst.inner
+                .tail
+                .store(dst_tail.wrapping_add(taken - 1), Ordering::Release);
         }
         // SAFETY: the claimed range holds Notified references, now ours.
         Some(unsafe { Notified::from_raw(RawTask::from_ptr(last)) })

@@ -121,8 +121,12 @@ impl WorkerContext {
     /// Schedules `task` on this worker (called from a wake-up or spawn on this
     /// thread). Returns the task back if the core is not here.
     pub(crate) fn schedule_local(&self, task: Notified, is_yield: bool) -> Result<(), Notified> {
-        let Ok(mut slot) = self.core.try_borrow_mut() else { return Err(task) };
-        let Some(core) = slot.as_mut() else { return Err(task) };
+        let Ok(mut slot) = self.core.try_borrow_mut() else {
+            return Err(task);
+        };
+        let Some(core) = slot.as_mut() else {
+            return Err(task);
+        };
         let shared = &self.shared;
         let pushed_to_queue = if is_yield {
             core.run_queue.push_back(task, &shared.inject);
@@ -201,7 +205,9 @@ impl WorkerContext {
         }
         // Take a fair share of the global queue, not all of it.
         let share = shared.inject.len() / shared.remotes.len() + 1;
-        shared.inject.pop_into(&mut core.run_queue, share.min(queue::CAPACITY / 2))
+        shared
+            .inject
+            .pop_into(&mut core.run_queue, share.min(queue::CAPACITY / 2))
     }
 
     fn steal_work(&self, core: &mut Core) -> Option<Notified> {
@@ -224,7 +230,9 @@ impl WorkerContext {
                 return Some(task);
             }
         }
-        shared.inject.pop_into(&mut core.run_queue, queue::CAPACITY / 2)
+        shared
+            .inject
+            .pop_into(&mut core.run_queue, queue::CAPACITY / 2)
     }
 
     fn run_task(&self, task: Notified, mut core: Box<Core>) -> Box<Core> {
@@ -241,7 +249,9 @@ impl WorkerContext {
         let mut lifo_polls = 0;
         loop {
             let mut core = self.take_core();
-            let Some(next) = core.lifo.take() else { return core };
+            let Some(next) = core.lifo.take() else {
+                return core;
+            };
             if lifo_polls >= MAX_LIFO_POLLS {
                 core.run_queue.push_back(next, &self.shared.inject);
                 return core;
@@ -304,7 +314,7 @@ impl WorkerContext {
             if core.has_tasks() {
                 // The reactor handed us work.
                 core.is_searching = !idle.unpark_worker_by_id(index);
-                if core.run_queue.len() > 0 {
+                if !core.run_queue.is_empty() {
                     shared.notify_parked();
                 }
                 return core;

@@ -16,9 +16,14 @@ pub(crate) struct Evented<T: AsRawFd> {
 impl<T: AsRawFd> Evented<T> {
     /// Registers `io` with the current runtime's reactor.
     pub(crate) fn new(io: T, initially_ready: bool) -> io::Result<Evented<T>> {
-        let reactor = crate::executor::context::with_current("creating a socket", |h| h.shared.reactor.clone());
+        let reactor = crate::executor::context::with_current("creating a socket", |h| {
+            h.shared.reactor.clone()
+        });
         let registration = reactor.register(io.as_raw_fd(), initially_ready)?;
-        Ok(Evented { io: Some(io), registration })
+        Ok(Evented {
+            io: Some(io),
+            registration,
+        })
     }
 
     pub(crate) fn get_ref(&self) -> &T {
@@ -29,7 +34,11 @@ impl<T: AsRawFd> Evented<T> {
     }
 
     /// Waits until the fd is ready in `direction`.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
         let ev = ready!(self.registration.io.poll_ready(cx, direction));
         if ev.is_shutdown() {
             return Poll::Ready(Err(shutdown_error()));
@@ -84,7 +93,11 @@ impl<T: AsRawFd> Evented<T> {
 
     /// One attempt without waiting: `WouldBlock` if the fd is not known to be
     /// ready (or turned out not to be).
-    pub(crate) fn try_io<R>(&self, direction: Direction, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        op: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
         let Some(ev) = self.registration.io.ready_event(direction) else {
             return Err(io::ErrorKind::WouldBlock.into());
         };

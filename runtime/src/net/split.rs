@@ -56,13 +56,17 @@ macro_rules! read_methods {
                 let stream: &TcpStream = self.stream();
                 while !buf.is_empty() {
                     match poll_fn(|cx| stream.poll_read(cx, buf)).await? {
-                        0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream ended early")),
+                        0 => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "stream ended early",
+                            ))
+                        }
                         n => buf = &mut buf[n..],
                     }
                 }
                 Ok(())
             }
-
         }
     };
     ($ty:ty, halves) => {
@@ -136,7 +140,12 @@ macro_rules! write_methods {
                 let stream: &TcpStream = self.stream();
                 while !buf.is_empty() {
                     match poll_fn(|cx| stream.poll_write(cx, buf)).await? {
-                        0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes")),
+                        0 => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::WriteZero,
+                                "socket accepted no bytes",
+                            ))
+                        }
                         n => buf = &buf[n..],
                     }
                 }
@@ -175,7 +184,6 @@ macro_rules! write_methods {
             pub async fn flush(&mut self) -> io::Result<()> {
                 Ok(())
             }
-
         }
     };
     ($ty:ty, halves) => {
@@ -385,7 +393,10 @@ impl OwnedReadHalf {
     /// # drop(s);
     /// # });
     /// ```
-    pub fn reunite(self, write: OwnedWriteHalf) -> Result<TcpStream, (OwnedReadHalf, OwnedWriteHalf)> {
+    pub fn reunite(
+        self,
+        write: OwnedWriteHalf,
+    ) -> Result<TcpStream, (OwnedReadHalf, OwnedWriteHalf)> {
         if !Arc::ptr_eq(&self.0, &write.0) {
             return Err((self, write));
         }
@@ -422,7 +433,11 @@ impl OwnedWriteHalf {
     /// std::future::poll_fn(|cx| w.poll_write_vectored(cx, &[IoSlice::new(b"x")])).await.unwrap();
     /// # });
     /// ```
-    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.0.poll_write_vectored(cx, bufs)
     }
 

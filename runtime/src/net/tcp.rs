@@ -55,7 +55,10 @@ impl TcpListener {
             }
         }
         Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to no socket address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the address resolved to no socket address",
+            )
         }))
     }
 
@@ -71,7 +74,9 @@ impl TcpListener {
     /// ```
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        Ok(TcpListener { io: Evented::new(listener, true)? })
+        Ok(TcpListener {
+            io: Evented::new(listener, true)?,
+        })
     }
 
     /// Waits for a connection. The accepted socket is non-blocking and
@@ -107,7 +112,9 @@ impl TcpListener {
     /// });
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, peer) = ready!(self.io.poll_io(cx, Direction::Read, |l| socket::accept(l.as_raw_fd())))?;
+        let (stream, peer) = ready!(self
+            .io
+            .poll_io(cx, Direction::Read, |l| socket::accept(l.as_raw_fd())))?;
         Poll::Ready(TcpStream::from_evented(stream, true).map(|s| (s, peer)))
     }
 
@@ -139,7 +146,10 @@ impl AsFd for TcpListener {
 
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpListener").field("fd", &self.as_raw_fd()).field("addr", &self.local_addr().ok()).finish()
+        f.debug_struct("TcpListener")
+            .field("fd", &self.as_raw_fd())
+            .field("addr", &self.local_addr().ok())
+            .finish()
     }
 }
 
@@ -196,7 +206,10 @@ impl TcpStream {
             }
         }
         Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to no socket address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the address resolved to no socket address",
+            )
         }))
     }
 
@@ -213,7 +226,9 @@ impl TcpStream {
     }
 
     fn from_evented(stream: std::net::TcpStream, initially_ready: bool) -> io::Result<TcpStream> {
-        Ok(TcpStream { io: Evented::new(stream, initially_ready)? })
+        Ok(TcpStream {
+            io: Evented::new(stream, initially_ready)?,
+        })
     }
 
     /// Wraps a connected `std` stream (switched to non-blocking mode).
@@ -339,7 +354,9 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.io.poll_transfer(cx, Direction::Read, len, |s| socket::recv(s.as_raw_fd(), buf))
+        self.io.poll_transfer(cx, Direction::Read, len, |s| {
+            socket::recv(s.as_raw_fd(), buf)
+        })
     }
 
     /// Poll-based write.
@@ -357,7 +374,9 @@ impl TcpStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.io.poll_transfer(cx, Direction::Write, buf.len(), |s| socket::send(s.as_raw_fd(), buf))
+        self.io.poll_transfer(cx, Direction::Write, buf.len(), |s| {
+            socket::send(s.as_raw_fd(), buf)
+        })
     }
 
     /// Poll-based vectored write (one `sendmsg` for several buffers).
@@ -373,12 +392,18 @@ impl TcpStream {
     /// assert_eq!(n, 4);
     /// # });
     /// ```
-    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let len: usize = bufs.iter().map(|b| b.len()).sum();
         if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        self.io.poll_transfer(cx, Direction::Write, len, |s| socket::send_vectored(s.as_raw_fd(), bufs))
+        self.io.poll_transfer(cx, Direction::Write, len, |s| {
+            socket::send_vectored(s.as_raw_fd(), bufs)
+        })
     }
 
     /// Waits until the socket is readable (data, end of stream, or an error).
@@ -396,7 +421,9 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read)).await.map(drop)
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read))
+            .await
+            .map(drop)
     }
 
     /// Waits until the socket is writable.
@@ -411,7 +438,9 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write)).await.map(drop)
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write))
+            .await
+            .map(drop)
     }
 
     /// Reads without waiting: `WouldBlock` if no data is known to be there.
@@ -428,7 +457,8 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| socket::recv(s.as_raw_fd(), buf))
+        self.io
+            .try_io(Direction::Read, |s| socket::recv(s.as_raw_fd(), buf))
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
@@ -442,7 +472,8 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| socket::send(s.as_raw_fd(), buf))
+        self.io
+            .try_io(Direction::Write, |s| socket::send(s.as_raw_fd(), buf))
     }
 
     /// Shuts down the read, write, or both halves of the connection.

@@ -47,12 +47,18 @@ unsafe impl Sync for AtomicWaker {}
 
 impl AtomicWaker {
     pub(crate) fn new() -> AtomicWaker {
-        AtomicWaker { state: AtomicUsize::new(IDLE), waker: UnsafeCell::new(None) }
+        AtomicWaker {
+            state: AtomicUsize::new(IDLE),
+            waker: UnsafeCell::new(None),
+        }
     }
 
     /// Stores `waker` so that the next [`wake`](Self::wake) wakes it.
     pub(crate) fn register(&self, waker: &Waker) {
-        match self.state.compare_exchange(IDLE, REGISTERING, Ordering::Acquire, Ordering::Acquire) {
+        match self
+            .state
+            .compare_exchange(IDLE, REGISTERING, Ordering::Acquire, Ordering::Acquire)
+        {
             Ok(_) => {
                 // SAFETY: we moved IDLE -> REGISTERING, so we own the slot.
                 self.waker.with_mut(|slot| unsafe {

@@ -104,7 +104,11 @@ impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
         let epoll = Epoll::new()?;
         let waker = EventFd::new()?;
-        epoll.add(waker.as_raw_fd(), (libc::EPOLLIN | libc::EPOLLET) as u32, WAKER_TOKEN)?;
+        epoll.add(
+            waker.as_raw_fd(),
+            (libc::EPOLLIN | libc::EPOLLET) as u32,
+            WAKER_TOKEN,
+        )?;
         Ok(Reactor {
             epoll,
             waker,
@@ -125,7 +129,11 @@ impl Reactor {
     }
 
     /// Registers `fd` (edge-triggered, read + write + peer-close).
-    pub(crate) fn register(self: &Arc<Self>, fd: RawFd, initially_ready: bool) -> io::Result<Registration> {
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        fd: RawFd,
+        initially_ready: bool,
+    ) -> io::Result<Registration> {
         let io = Arc::new(ScheduledIo::new(initially_ready));
         let token = {
             let mut set = lock(&self.registrations);
@@ -134,7 +142,10 @@ impl Reactor {
             }
             let generation = set.next_generation;
             set.next_generation = generation.wrapping_add(1);
-            let index = set.slab.insert(Registered { io: io.clone(), generation });
+            let index = set.slab.insert(Registered {
+                io: io.clone(),
+                generation,
+            });
             debug_assert!(index < u32::MAX as usize - 2);
             ((generation as u64) << 32) | index as u64
         };
@@ -142,7 +153,11 @@ impl Reactor {
             self.forget(token);
             return Err(e);
         }
-        Ok(Registration { reactor: self.clone(), io, token })
+        Ok(Registration {
+            reactor: self.clone(),
+            io,
+            token,
+        })
     }
 
     fn forget(&self, token: u64) {
@@ -192,7 +207,9 @@ impl Reactor {
             debug_assert!(false, "{e}");
         }
         self.stats.waits.fetch_add(1, Ordering::Relaxed);
-        self.stats.events.fetch_add(driver.events.len() as u64, Ordering::Relaxed);
+        self.stats
+            .events
+            .fetch_add(driver.events.len() as u64, Ordering::Relaxed);
         self.dispatch(&driver.events, &mut wakers);
         if blocking && wait_for != Some(Duration::ZERO) {
             self.timers.take_expired(Instant::now(), &mut wakers);
@@ -244,7 +261,11 @@ impl Reactor {
         let mut s = lock(&self.signals);
         if !s.registered {
             let fd = crate::sys::signal::notify_fd()?;
-            self.epoll.add(fd.as_raw_fd(), (libc::EPOLLIN | libc::EPOLLET) as u32, SIGNAL_TOKEN)?;
+            self.epoll.add(
+                fd.as_raw_fd(),
+                (libc::EPOLLIN | libc::EPOLLET) as u32,
+                SIGNAL_TOKEN,
+            )?;
             s.registered = true;
         }
         Ok(())

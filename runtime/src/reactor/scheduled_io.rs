@@ -98,7 +98,11 @@ impl ScheduledIo {
     /// wrong, the read gets `EAGAIN` and clears it (tick 0) as usual. Wrong for
     /// a connecting socket, where "writable" is the answer we are waiting for.
     pub(crate) fn new(initially_ready: bool) -> ScheduledIo {
-        let ready = if initially_ready { READABLE | WRITABLE } else { 0 };
+        let ready = if initially_ready {
+            READABLE | WRITABLE
+        } else {
+            0
+        };
         ScheduledIo {
             readiness: AtomicU64::new(ready),
             reader: AtomicWaker::new(),
@@ -114,8 +118,14 @@ impl ScheduledIo {
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             let tick = (current >> TICK_SHIFT) as u32;
-            let next = ((tick.wrapping_add(1) as u64) << TICK_SHIFT) | (current & READY_MASK) | bits;
-            match self.readiness.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+            let next =
+                ((tick.wrapping_add(1) as u64) << TICK_SHIFT) | (current & READY_MASK) | bits;
+            match self.readiness.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => break,
                 Err(actual) => current = actual,
             }
@@ -130,7 +140,11 @@ impl ScheduledIo {
 
     /// Returns the readiness for `direction`, or registers the task's waker and
     /// returns `Pending`. See the module docs for why the order matters.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<ReadyEvent> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<ReadyEvent> {
         if let Some(ev) = self.ready_event(direction) {
             return Poll::Ready(ev);
         }
@@ -148,7 +162,10 @@ impl ScheduledIo {
     pub(crate) fn ready_event(&self, direction: Direction) -> Option<ReadyEvent> {
         let current = self.readiness.load(Ordering::Acquire);
         let ready = current & direction.mask();
-        (ready != 0).then_some(ReadyEvent { ready, tick: (current >> TICK_SHIFT) as u32 })
+        (ready != 0).then_some(ReadyEvent {
+            ready,
+            tick: (current >> TICK_SHIFT) as u32,
+        })
     }
 
     /// Clears `READABLE`/`WRITABLE` as seen in `event`, unless the reactor has
@@ -162,13 +179,17 @@ impl ScheduledIo {
                 return;
             }
             let next = current & !clear;
-            match self.readiness.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self.readiness.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return,
                 Err(actual) => current = actual,
             }
         }
     }
-
 }
 
 /// Converts the kernel's event bits into our ready bits.

@@ -44,7 +44,10 @@ impl Timers {
     /// notice the new, earlier deadline.
     pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
         let mut q = lock(&self.queue);
-        let key = TimerKey { deadline, id: q.next_id };
+        let key = TimerKey {
+            deadline,
+            id: q.next_id,
+        };
         q.next_id += 1;
         q.entries.insert(key, waker);
         let wake_reactor = match q.reactor_sleeps_until {

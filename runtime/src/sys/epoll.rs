@@ -31,7 +31,9 @@ impl Epoll {
         let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })
             .map_err(|e| context(e, "epoll_create1"))?;
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        Ok(Epoll { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Epoll {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     /// Registers `fd` with the given interest bits and `token` as user data.
@@ -47,7 +49,12 @@ impl Epoll {
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
         // SAFETY: a null event pointer is allowed for EPOLL_CTL_DEL since Linux 2.6.9.
         cvt(unsafe {
-            libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut())
+            libc::epoll_ctl(
+                self.fd.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
         })
         .map(drop)
         .map_err(|e| context(e, format_args!("epoll_ctl(DEL, fd {fd})")))
@@ -58,7 +65,11 @@ impl Epoll {
     /// `None` blocks until an event arrives. The timeout is rounded *up* to whole
     /// milliseconds so a timer is never fired early. `EINTR` is reported as zero
     /// events: the caller loops anyway and re-computes its timeout.
-    pub(crate) fn wait(&self, events: &mut Vec<Event>, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn wait(
+        &self,
+        events: &mut Vec<Event>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         let timeout_ms = match timeout {
             None => -1,
             Some(d) => {
@@ -71,7 +82,12 @@ impl Epoll {
         // SAFETY: the kernel writes at most `capacity` events into the vector's
         // spare capacity, which is valid for writes of that many `epoll_event`s.
         let n = unsafe {
-            libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), capacity, timeout_ms)
+            libc::epoll_wait(
+                self.fd.as_raw_fd(),
+                events.as_mut_ptr(),
+                capacity,
+                timeout_ms,
+            )
         };
         match cvt(n) {
             // SAFETY: the kernel initialised the first `n` elements.

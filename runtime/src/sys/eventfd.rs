@@ -20,7 +20,9 @@ impl EventFd {
         let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
             .map_err(|e| context(e, "eventfd"))?;
         // SAFETY: fresh descriptor owned by nobody else.
-        Ok(EventFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(EventFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     /// Adds one to the counter. Never blocks: the counter would have to reach
@@ -30,9 +32,7 @@ impl EventFd {
         let one: u64 = 1;
         loop {
             // SAFETY: writes 8 bytes from a live u64.
-            let r = unsafe {
-                libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8)
-            };
+            let r = unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
             if r >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                 return;
             }

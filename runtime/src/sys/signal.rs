@@ -64,7 +64,10 @@ pub(crate) fn count(signum: libc::c_int) -> u64 {
 
 /// Installs our handler for `signum` (once per process).
 pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
-    assert!(signum > 0 && (signum as usize) <= MAX_SIGNAL, "bad signal number {signum}");
+    assert!(
+        signum > 0 && (signum as usize) <= MAX_SIGNAL,
+        "bad signal number {signum}"
+    );
     notify_fd()?;
     let mut installed = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
     if installed[signum as usize] {

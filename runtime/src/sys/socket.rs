@@ -36,7 +36,9 @@ fn to_raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
                 sin_zero: [0; 8],
             };
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
@@ -48,7 +50,9 @@ fn to_raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: a.port().to_be(),
                 sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
                 sin6_scope_id: a.scope_id(),
             };
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
@@ -64,9 +68,13 @@ fn from_raw(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
     match storage.ss_family as libc::c_int {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+            let sin: &libc::sockaddr_in =
+                unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
             let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says the storage holds a sockaddr_in6.
@@ -105,8 +113,14 @@ pub(crate) fn listen(addr: &SocketAddr) -> io::Result<TcpListener> {
     .map_err(|e| context(e, "setsockopt(SO_REUSEADDR)"))?;
     let (raw, len) = to_raw(addr);
     // SAFETY: `raw` is a valid sockaddr of length `len`.
-    cvt(unsafe { libc::bind(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len) })
-        .map_err(|e| context(e, format_args!("bind {addr}")))?;
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&raw as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    })
+    .map_err(|e| context(e, format_args!("bind {addr}")))?;
     // SAFETY: no pointers involved.
     cvt(unsafe { libc::listen(fd.as_raw_fd(), LISTEN_BACKLOG) })
         .map_err(|e| context(e, format_args!("listen on {addr}")))?;
@@ -151,7 +165,13 @@ pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
     let fd = new_socket(addr)?;
     let (raw, len) = to_raw(addr);
     // SAFETY: `raw` is a valid sockaddr of length `len`.
-    let r = unsafe { libc::connect(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len) };
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&raw as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    };
     let stream = TcpStream::from(fd);
     match cvt(r) {
         Ok(_) => Ok((stream, false)),

@@ -29,11 +29,15 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
-        JoinError { repr: Repr::Cancelled }
+        JoinError {
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { repr: Repr::Panic(Mutex::new(payload)) }
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
     }
 
     /// Whether the task was cancelled.
@@ -100,7 +104,9 @@ impl JoinError {
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(p) = &self.repr else { return None };
+        let Repr::Panic(p) = &self.repr else {
+            return None;
+        };
         let p = p.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = p.downcast_ref::<&str>() {
             Some((*s).to_string())

@@ -22,7 +22,7 @@
 //! `NonNull<Header>` pointers.
 
 use std::any::Any;
-use std::cell::UnsafeCell as StdCell;
+use std::cell::UnsafeCell as StdUnsafeCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -56,7 +56,7 @@ pub(crate) struct Header {
     /// Slot in the owned-tasks list. Written by the list while it holds the
     /// shard lock (before the task is visible to any other thread), read by the
     /// list under the same lock.
-    pub(crate) owner_slot: StdCell<usize>,
+    pub(crate) owner_slot: StdUnsafeCell<usize>,
 }
 
 struct Vtable {
@@ -210,7 +210,11 @@ fn drop_reference(raw: RawTask) {
 
 /// Allocates a task. Returns the owned-list reference, the first `Notified`
 /// and the `JoinHandle`.
-pub(crate) fn new_task<F, S>(future: F, scheduler: S, id: u64) -> (Task, Notified, JoinHandle<F::Output>)
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    id: u64,
+) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -228,7 +232,7 @@ where
                 shutdown: shutdown::<F, S>,
             },
             id,
-            owner_slot: StdCell::new(usize::MAX),
+            owner_slot: StdUnsafeCell::new(usize::MAX),
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -237,7 +241,14 @@ where
     // SAFETY: Box::into_raw never returns null; Cell is repr(C) with the header
     // first, so the pointer is also a valid header pointer.
     let raw = RawTask(unsafe { NonNull::new_unchecked(Box::into_raw(cell).cast::<Header>()) });
-    (Task(raw), Notified(raw), JoinHandle { raw, _output: PhantomData })
+    (
+        Task(raw),
+        Notified(raw),
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        },
+    )
 }
 
 /// # Safety
@@ -291,7 +302,9 @@ unsafe fn waker_drop(ptr: *const ()) {
 fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
     // SAFETY: the vtable functions uphold the RawWaker contract; ManuallyDrop
     // keeps the borrowed reference from being released.
-    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) })
+    ManuallyDrop::new(unsafe {
+        Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE))
+    })
 }
 
 // ----- the harness: one poll, completion, cancellation ----------------------
@@ -347,7 +360,8 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: called only while holding RUNNING.
-        cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+        cell.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
     }))
 }
 
@@ -366,13 +380,15 @@ fn store_output_and_complete<F: Future, S: Schedule>(
 ) {
     // SAFETY: still RUNNING: exclusive access; the stage is Consumed, so
     // nothing is dropped by this write.
-    cell.stage.with_mut(|stage| unsafe { std::ptr::write(stage, Stage::Finished(output)) });
+    cell.stage
+        .with_mut(|stage| unsafe { std::ptr::write(stage, Stage::Finished(output)) });
     let prev = cell.header.state.transition_to_complete();
     if !prev.is_join_interested() {
         // Nobody will read the output: drop it here (user code: may panic).
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: without JOIN_INTEREST nobody else touches the stage.
-            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
         }));
     } else if prev.is_join_waker_set() {
         // SAFETY: JOIN_WAKER is set and the task is complete: the runner may
@@ -390,7 +406,11 @@ fn store_output_and_complete<F: Future, S: Schedule>(
             cell.join_waker.with_mut(|w| unsafe { *w = None });
         }
     }
-    let refs = if cell.scheduler.release(RawTask(ptr)) { 2 } else { 1 };
+    let refs = if cell.scheduler.release(RawTask(ptr)) {
+        2
+    } else {
+        1
+    };
     if cell.header.state.ref_dec_by(refs) {
         // SAFETY: those were the last references.
         unsafe { dealloc::<F, S>(ptr) }
@@ -429,7 +449,9 @@ unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), wake
     let dst = dst as *mut Poll<Result<F::Output, JoinError>>;
     if can_read_output(cell, waker) {
         // SAFETY: complete and JOIN_INTEREST is ours: we own the stage now.
-        let stage = cell.stage.with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
+        let stage = cell
+            .stage
+            .with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
         match stage {
             // SAFETY: `dst` is valid for writes (see above).
             Stage::Finished(output) => unsafe { *dst = Poll::Ready(output) },
@@ -449,11 +471,15 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     let result = if snapshot.is_join_waker_set() {
         // SAFETY: JOIN_WAKER set and not complete: nobody writes the cell, so
         // reading it is fine.
-        let same = cell.join_waker.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        let same = cell
+            .join_waker
+            .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
         if same {
             return false;
         }
-        state.unset_join_waker().and_then(|()| set_join_waker(cell, waker))
+        state
+            .unset_join_waker()
+            .and_then(|()| set_join_waker(cell, waker))
     } else {
         set_join_waker(cell, waker)
     };
@@ -466,9 +492,13 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     }
 }
 
-fn set_join_waker<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> Result<(), super::state::Snapshot> {
+fn set_join_waker<F: Future, S>(
+    cell: &Cell<F, S>,
+    waker: &Waker,
+) -> Result<(), super::state::Snapshot> {
     // SAFETY: JOIN_WAKER is clear and we are the JoinHandle: the cell is ours.
-    cell.join_waker.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    cell.join_waker
+        .with_mut(|w| unsafe { *w = Some(waker.clone()) });
     let result = cell.header.state.set_join_waker();
     if result.is_err() {
         // SAFETY: completion raced us; JOIN_WAKER stayed clear, so still ours.
@@ -486,7 +516,8 @@ unsafe fn drop_join_handle<F: Future, S>(ptr: NonNull<Header>) {
         // out of JoinHandle::drop into the caller's task).
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: complete, and we held JOIN_INTEREST: exclusive access.
-            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
         }));
         if !prev.is_join_waker_set() {
             // SAFETY: the runner has finished with the cell (it clears
@@ -584,7 +615,9 @@ impl<T> Future for JoinHandle<T> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         let header = self.raw.header();
         // SAFETY: `out` has the type the vtable entry expects for this task.
-        unsafe { (header.vtable.try_read_output)(self.raw.0, &mut out as *mut _ as *mut (), cx.waker()) };
+        unsafe {
+            (header.vtable.try_read_output)(self.raw.0, &mut out as *mut _ as *mut (), cx.waker())
+        };
         out
     }
 }
@@ -598,6 +631,8 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }

@@ -123,7 +123,7 @@ impl State {
     /// A new task: notified (it is about to be queued), with a `JoinHandle`,
     /// and three references (owned list, `JoinHandle`, `Notified`).
     pub(crate) fn new() -> State {
-        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST | 3 * REF_ONE))
+        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST | (3 * REF_ONE)))
     }
 
     pub(crate) fn load(&self) -> Snapshot {
@@ -134,8 +134,13 @@ impl State {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let (next, out) = f(current);
-            let Some(next) = next else { return (Snapshot(current), out) };
-            match self.0.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire) {
+            let Some(next) = next else {
+                return (Snapshot(current), out);
+            };
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return (Snapshot(current), out),
                 Err(actual) => current = actual,
             }
@@ -150,10 +155,19 @@ impl State {
                 // Finished meanwhile (cancelled at shutdown): just let go.
                 debug_assert!(cur >> REF_SHIFT >= 1);
                 let next = cur - REF_ONE;
-                (Some(next), ToRunning::Done { dealloc: next >> REF_SHIFT == 0 })
+                (
+                    Some(next),
+                    ToRunning::Done {
+                        dealloc: next >> REF_SHIFT == 0,
+                    },
+                )
             } else {
                 let next = (cur & !NOTIFIED) | RUNNING;
-                let action = if cur & CANCELLED != 0 { ToRunning::Cancel } else { ToRunning::Poll };
+                let action = if cur & CANCELLED != 0 {
+                    ToRunning::Cancel
+                } else {
+                    ToRunning::Poll
+                };
                 (Some(next), action)
             }
         })
@@ -171,7 +185,12 @@ impl State {
                 (Some(cur & !RUNNING), ToIdle::Notified)
             } else {
                 let next = (cur & !RUNNING) - REF_ONE;
-                (Some(next), ToIdle::Idle { dealloc: next >> REF_SHIFT == 0 })
+                (
+                    Some(next),
+                    ToIdle::Idle {
+                        dealloc: next >> REF_SHIFT == 0,
+                    },
+                )
             }
         })
         .1
@@ -199,8 +218,11 @@ impl State {
                 (Some((cur | NOTIFIED) - REF_ONE), ToNotified::Nothing)
             } else if cur & (COMPLETE | NOTIFIED) != 0 {
                 let next = cur - REF_ONE;
-                let action =
-                    if next >> REF_SHIFT == 0 { ToNotified::Dealloc } else { ToNotified::Nothing };
+                let action = if next >> REF_SHIFT == 0 {
+                    ToNotified::Dealloc
+                } else {
+                    ToNotified::Nothing
+                };
                 (Some(next), action)
             } else {
                 // The waker's reference becomes the Notified.
@@ -237,7 +259,10 @@ impl State {
                 // Already queued: the worker will cancel when it pops it.
                 (Some(cur | CANCELLED), ToNotified::Nothing)
             } else {
-                (Some((cur | CANCELLED | NOTIFIED) + REF_ONE), ToNotified::Schedule)
+                (
+                    Some((cur | CANCELLED | NOTIFIED) + REF_ONE),
+                    ToNotified::Schedule,
+                )
             }
         })
         .1

@@ -45,7 +45,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, entry: None, reactor: None }
+    Sleep {
+        deadline,
+        entry: None,
+        reactor: None,
+    }
 }
 
 fn far_future_or(t: Option<Instant>) -> Instant {
@@ -67,7 +71,9 @@ pub struct Sleep {
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 
@@ -111,9 +117,10 @@ impl Sleep {
 
     fn reactor(&mut self) -> &Arc<crate::reactor::Reactor> {
         self.reactor.get_or_insert_with(|| {
-            crate::executor::context::with_current("a timer (`sleep`, `timeout`, `interval`)", |h: &Handle| {
-                h.shared.reactor.clone()
-            })
+            crate::executor::context::with_current(
+                "a timer (`sleep`, `timeout`, `interval`)",
+                |h: &Handle| h.shared.reactor.clone(),
+            )
         })
     }
 
@@ -221,7 +228,10 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// assert!(r.is_err());
 /// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
-    Timeout { future, sleep: sleep_until(deadline) }
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -295,7 +305,10 @@ pub fn interval(period: Duration) -> Interval {
 /// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(!period.is_zero(), "interval period must be non-zero");
-    Interval { sleep: sleep_until(start), period }
+    Interval {
+        sleep: sleep_until(start),
+        period,
+    }
 }
 
 /// See [`interval`].
@@ -358,6 +371,7 @@ impl Interval {
     /// iv.reset();
     /// ```
     pub fn reset(&mut self) {
-        self.sleep.reset(far_future_or(Instant::now().checked_add(self.period)));
+        self.sleep
+            .reset(far_future_or(Instant::now().checked_add(self.period)));
     }
 }
