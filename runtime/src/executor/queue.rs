@@ -244,3 +244,104 @@ impl Drop for Local {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::task::raw::test_util::dummy;
+    use std::collections::HashSet;
+
+    #[test]
+    fn fifo_order() {
+        let inject = Inject::new();
+        let (_steal, mut local) = new();
+        for id in 0..10 {
+            local.push_back(dummy(id), &inject);
+        }
+        for id in 0..10 {
+            assert_eq!(local.pop().unwrap().into_raw().id(), id);
+        }
+        assert!(local.pop().is_none());
+    }
+
+    #[test]
+    fn overflow_moves_half_to_inject() {
+        let inject = Inject::new();
+        let (_steal, mut local) = new();
+        for id in 0..CAPACITY as u64 + 1 {
+            local.push_back(dummy(id), &inject);
+        }
+        assert_eq!(local.len(), CAPACITY / 2);
+        assert_eq!(inject.len(), CAPACITY / 2 + 1);
+        // The oldest tasks went to the inject queue, in order.
+        assert_eq!(inject.pop().unwrap().into_raw().id(), 0);
+        assert_eq!(local.pop().unwrap().into_raw().id(), CAPACITY as u64 / 2);
+    }
+
+    #[test]
+    fn steal_takes_half() {
+        let inject = Inject::new();
+        let (steal, mut victim) = new();
+        let (_s2, mut thief) = new();
+        for id in 0..10 {
+            victim.push_back(dummy(id), &inject);
+        }
+        let first = steal.steal_into(&mut thief).unwrap();
+        assert_eq!(first.into_raw().id(), 4);
+        assert_eq!(thief.len(), 4);
+        assert_eq!(victim.len(), 5);
+        assert_eq!(thief.pop().unwrap().into_raw().id(), 0);
+        assert_eq!(victim.pop().unwrap().into_raw().id(), 5);
+    }
+
+    /// Owner pushes and pops while two threads steal: every task is taken
+    /// exactly once.
+    #[test]
+    fn concurrent_steal_loses_and_duplicates_nothing() {
+        const N: u64 = 20_000;
+        let inject = std::sync::Arc::new(Inject::new());
+        let (steal, mut local) = new();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let steal = steal.clone();
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let (_s, mut mine) = new();
+                    let mut got = Vec::new();
+                    while !stop.load(Ordering::Acquire) || !steal.is_empty() {
+                        if let Some(t) = steal.steal_into(&mut mine) {
+                            got.push(t.into_raw().id());
+                        }
+                        while let Some(t) = mine.pop() {
+                            got.push(t.into_raw().id());
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        let mut got = Vec::new();
+        for id in 0..N {
+            local.push_back(dummy(id), &inject);
+            if id % 3 == 0 {
+                if let Some(t) = local.pop() {
+                    got.push(t.into_raw().id());
+                }
+            }
+        }
+        while let Some(t) = local.pop() {
+            got.push(t.into_raw().id());
+        }
+        stop.store(true, Ordering::Release);
+        for t in thieves {
+            got.extend(t.join().unwrap());
+        }
+        while let Some(t) = inject.pop() {
+            got.push(t.into_raw().id());
+        }
+        let unique: HashSet<u64> = got.iter().copied().collect();
+        assert_eq!(got.len() as u64, N, "duplicates or losses");
+        assert_eq!(unique.len() as u64, N);
+    }
+}

@@ -140,3 +140,66 @@ impl Timers {
         drop(entries);
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn expire_in_deadline_order_and_cancel_frees() {
+        let t = Timers::default();
+        let now = Instant::now();
+        let w = std::task::Waker::noop().clone();
+        let (k3, _) = t.insert(now + Duration::from_millis(3), w.clone());
+        let (_k1, _) = t.insert(now + Duration::from_millis(1), w.clone());
+        let (k2, _) = t.insert(now + Duration::from_millis(2), w.clone());
+        assert_eq!(t.len(), 3);
+        t.remove(k2);
+        t.remove(k2); // idempotent
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.prepare_wait(now, None, false, &mut Vec::new()), Some(now + Duration::from_millis(1)));
+        let mut out = Vec::new();
+        t.take_expired(now + Duration::from_millis(2), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(t.update_waker(k3, &w));
+        t.take_expired(now + Duration::from_millis(3), &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(!t.update_waker(k3, &w), "fired timers are gone");
+        assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn earlier_timer_wakes_sleeping_reactor_once() {
+        let t = Timers::default();
+        let now = Instant::now();
+        let w = std::task::Waker::noop().clone();
+        let mut out = Vec::new();
+        t.insert(now + Duration::from_secs(10), w.clone());
+        let until = t.prepare_wait(now, None, true, &mut out);
+        assert_eq!(until, Some(now + Duration::from_secs(10)));
+        assert!(!t.insert(now + Duration::from_secs(20), w.clone()).1, "later: no wake");
+        assert!(t.insert(now + Duration::from_secs(5), w.clone()).1, "earlier: wake");
+        assert!(!t.insert(now + Duration::from_secs(6), w.clone()).1, "bell already rung");
+        t.reactor_awake();
+        assert!(!t.insert(now + Duration::from_secs(1), w.clone()).1, "reactor awake: no wake");
+    }
+
+    #[test]
+    fn hundred_thousand_timers() {
+        let t = Timers::default();
+        let now = Instant::now();
+        let w = std::task::Waker::noop().clone();
+        let keys: Vec<_> = (0..100_000u64)
+            .map(|i| t.insert(now + Duration::from_micros(i * 7919 % 100_000), w.clone()).0)
+            .collect();
+        for k in keys.iter().step_by(2) {
+            t.remove(*k);
+        }
+        assert_eq!(t.len(), 50_000);
+        let mut out = Vec::new();
+        t.take_expired(now + Duration::from_secs(1), &mut out);
+        assert_eq!(out.len(), 50_000);
+        assert_eq!(t.len(), 0);
+    }
+}

@@ -636,3 +636,240 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+pub(crate) mod test_util {
+    //! A scheduler that just collects what it is asked to schedule, so tests
+    //! can drive the task harness by hand.
+
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    pub(crate) struct Collect {
+        pub(crate) queue: Arc<Mutex<Vec<Notified>>>,
+        pub(crate) yields: Arc<Mutex<usize>>,
+        pub(crate) released: Arc<Mutex<usize>>,
+    }
+
+    impl Schedule for Collect {
+        fn schedule(&self, task: Notified) {
+            self.queue.lock().unwrap().push(task);
+        }
+        fn yield_now(&self, task: Notified) {
+            *self.yields.lock().unwrap() += 1;
+            self.schedule(task);
+        }
+        fn release(&self, _task: RawTask) -> bool {
+            *self.released.lock().unwrap() += 1;
+            false
+        }
+    }
+
+    impl Collect {
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            let mut q = self.queue.lock().unwrap();
+            if q.is_empty() {
+                None
+            } else {
+                Some(q.remove(0))
+            }
+        }
+    }
+
+    /// A task that does nothing, for queue tests. The owned-list reference is
+    /// released at once (Collect::release reports "not listed").
+    pub(crate) fn dummy(id: u64) -> Notified {
+        let (task, notified, join) = new_task(async {}, Collect::default(), id);
+        drop(task);
+        drop(join);
+        notified
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::test_util::Collect;
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn noop_cx<R>(f: impl FnOnce(&mut Context<'_>) -> R) -> R {
+        let waker = Waker::noop();
+        f(&mut Context::from_waker(waker))
+    }
+
+    /// A future that wakes itself during its poll `wakes` times, counting polls.
+    struct SelfWaking {
+        polls: Arc<AtomicUsize>,
+        wakes: usize,
+    }
+
+    impl Future for SelfWaking {
+        type Output = usize;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            let n = self.polls.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.wakes == 0 {
+                return Poll::Ready(n);
+            }
+            self.wakes -= 1;
+            // Two wakes during one poll must still give exactly one re-poll.
+            cx.waker().wake_by_ref();
+            cx.waker().clone().wake();
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn wake_during_poll_repolls_exactly_once() {
+        let sched = Collect::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let (task, notified, mut join) =
+            new_task(SelfWaking { polls: polls.clone(), wakes: 3 }, sched.clone(), 1);
+        drop(task);
+        notified.run();
+        let mut runs = 1;
+        while let Some(n) = sched.pop() {
+            assert!(sched.pop().is_none(), "a wake during poll queued the task twice");
+            n.run();
+            runs += 1;
+        }
+        assert_eq!(runs, 4);
+        assert_eq!(polls.load(Ordering::SeqCst), 4);
+        assert_eq!(*sched.yields.lock().unwrap(), 3, "self-wakes are yields");
+        let out = noop_cx(|cx| Pin::new(&mut join).poll(cx));
+        assert!(matches!(out, Poll::Ready(Ok(4))));
+    }
+
+    #[test]
+    fn wake_after_complete_is_ignored() {
+        let sched = Collect::default();
+        let stash: Arc<std::sync::Mutex<Option<Waker>>> = Default::default();
+        let s2 = stash.clone();
+        let (task, notified, join) = new_task(
+            std::future::poll_fn(move |cx| {
+                *s2.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Ready(())
+            }),
+            sched.clone(),
+            2,
+        );
+        drop(task);
+        notified.run();
+        assert!(join.is_finished());
+        let waker = stash.lock().unwrap().take().unwrap();
+        waker.wake_by_ref();
+        waker.wake();
+        assert!(sched.pop().is_none());
+        drop(join);
+    }
+
+    #[test]
+    fn panic_becomes_join_error() {
+        let sched = Collect::default();
+        let (task, notified, mut join) = new_task(async { panic!("kaboom") }, sched, 3);
+        drop(task);
+        notified.run();
+        match noop_cx(|cx| Pin::new(&mut join).poll(cx)) {
+            Poll::Ready(Err(e)) => assert_eq!(e.to_string(), "task panicked: kaboom"),
+            _ => panic!("expected a panic error"),
+        }
+    }
+
+    #[test]
+    fn abort_idle_task_drops_future_on_next_run() {
+        struct DropFlag(Arc<AtomicUsize>);
+        impl Drop for DropFlag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let flag = DropFlag(dropped.clone());
+        let sched = Collect::default();
+        let (task, notified, mut join) = new_task(
+            async move {
+                let _flag = flag;
+                std::future::pending::<()>().await
+            },
+            sched.clone(),
+            4,
+        );
+        drop(task);
+        notified.run(); // now idle, pending forever
+        assert_eq!(dropped.load(Ordering::SeqCst), 0);
+        join.abort();
+        join.abort(); // twice: still one cancellation
+        let n = sched.pop().expect("abort schedules the idle task");
+        assert!(sched.pop().is_none());
+        n.run();
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+        match noop_cx(|cx| Pin::new(&mut join).poll(cx)) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            _ => panic!("expected cancellation"),
+        }
+    }
+
+    #[test]
+    fn join_waker_is_woken_on_completion() {
+        use std::task::Wake;
+        struct Flag(AtomicUsize);
+        impl Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(AtomicUsize::new(0)));
+        let waker = Waker::from(flag.clone());
+        let sched = Collect::default();
+        let stash: Arc<std::sync::Mutex<Option<Waker>>> = Default::default();
+        let s2 = stash.clone();
+        let mut first = true;
+        let (task, notified, mut join) = new_task(
+            std::future::poll_fn(move |cx| {
+                if first {
+                    first = false;
+                    *s2.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(9)
+                }
+            }),
+            sched.clone(),
+            5,
+        );
+        drop(task);
+        notified.run();
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
+        stash.lock().unwrap().take().unwrap().wake();
+        sched.pop().unwrap().run();
+        assert_eq!(flag.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(Pin::new(&mut join).poll(&mut cx), Poll::Ready(Ok(9))));
+    }
+
+    #[test]
+    fn dropping_everything_frees_the_task() {
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let c = Counted(drops.clone());
+        let (task, notified, join) = new_task(
+            async move {
+                let _c = c;
+            },
+            Collect::default(),
+            6,
+        );
+        // Never run: dropping all three references must drop the future.
+        drop(join);
+        drop(notified);
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(task);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+}

@@ -355,3 +355,98 @@ impl State {
         prev >> REF_SHIFT == n
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawn_poll_pending_wake_poll_complete() {
+        let s = State::new();
+        assert_eq!(s.load().ref_count(), 3);
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        // Pending with no wake: running reference released.
+        assert_eq!(s.transition_to_idle(), ToIdle::Idle { dealloc: false });
+        assert_eq!(s.load().ref_count(), 2);
+        // A waker is cloned (ref) and woken by value: becomes the Notified.
+        s.ref_inc();
+        assert_eq!(s.transition_to_notified_by_val(), ToNotified::Schedule);
+        assert!(s.load().is_notified());
+        // A second wake while queued does nothing (and releases its ref).
+        s.ref_inc();
+        assert_eq!(s.transition_to_notified_by_val(), ToNotified::Nothing);
+        assert_eq!(s.load().ref_count(), 3);
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        let prev = s.transition_to_complete();
+        assert!(prev.is_running());
+        assert!(s.load().is_complete());
+    }
+
+    #[test]
+    fn wake_while_running_reschedules_once() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_idle(), ToIdle::Notified);
+        assert_eq!(s.load().ref_count(), 3, "the running ref became the Notified");
+    }
+
+    #[test]
+    fn abort_paths() {
+        // Idle: abort creates a Notified and the next run cancels.
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_idle(), ToIdle::Idle { dealloc: false });
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Schedule);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_running(), ToRunning::Cancel);
+        // Running: the end of the poll reports the cancellation.
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Nothing);
+        assert_eq!(s.transition_to_idle(), ToIdle::Cancel);
+        // Complete: nothing happens.
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        s.transition_to_complete();
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Nothing);
+        assert!(!s.load().is_cancelled());
+    }
+
+    #[test]
+    fn join_waker_protocol() {
+        let s = State::new();
+        assert!(s.set_join_waker().is_ok());
+        assert!(s.unset_join_waker().is_ok());
+        assert!(s.set_join_waker().is_ok());
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        let prev = s.transition_to_complete();
+        assert!(prev.is_join_waker_set() && prev.is_join_interested());
+        // After completion the handle can no longer take the cell back.
+        assert!(s.unset_join_waker().is_err());
+        let after = s.unset_join_waker_after_complete();
+        assert!(after.is_join_interested());
+        let prev = s.unset_join_interest();
+        assert!(prev.is_complete() && !prev.is_join_waker_set());
+    }
+
+    #[test]
+    fn shutdown_takes_idle_task_but_not_running_one() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert!(!s.transition_to_shutdown(), "running elsewhere");
+        assert_eq!(s.transition_to_idle(), ToIdle::Cancel);
+        let s = State::new();
+        assert!(s.transition_to_shutdown(), "queued, not running: ours");
+        assert!(s.load().is_running() && s.load().is_cancelled());
+    }
+
+    #[test]
+    fn last_reference_reports_dealloc() {
+        let s = State::new();
+        assert!(!s.ref_dec());
+        assert!(!s.ref_dec());
+        assert!(s.ref_dec());
+    }
+}
