@@ -12,8 +12,8 @@ use std::io;
 use std::task::{Context, Poll};
 
 use crate::reactor::Reactor;
-use crate::sync::Arc;
 use crate::sys::signal as sys;
+use std::sync::Arc;
 
 /// Which signal to listen for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

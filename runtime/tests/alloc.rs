@@ -69,8 +69,14 @@ fn one_allocation_per_task_and_none_per_wake() {
             let spawned = allocations() - before - vec_alloc;
             // One allocation per task; a little slack for amortised growth
             // (inject queue, slab shards) that warm-up did not reach.
-            assert!(spawned >= N, "counted {spawned} allocations for {N} tasks: counter broken?");
-            assert!(spawned <= N + 64, "{spawned} allocations for {N} tasks: more than one per task");
+            assert!(
+                spawned >= N,
+                "counted {spawned} allocations for {N} tasks: counter broken?"
+            );
+            assert!(
+                spawned <= N + 64,
+                "{spawned} allocations for {N} tasks: more than one per task"
+            );
 
             // Waking: one task yields 10,000 times.
             let h = runtime::spawn(async {

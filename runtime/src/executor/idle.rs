@@ -20,8 +20,9 @@
 //!   pushed whose pusher sees "someone is searching" and does not notify. The
 //!   rule that closes the gap: the last searcher to park re-checks every queue
 //!   after decrementing the counters ([`super::Shared::notify_if_work_pending`]).
-//!   Counter updates and the pusher's check are `SeqCst`, so either the pusher
-//!   sees zero searchers (and notifies), or the parking searcher sees the task.
+//!   Both the pusher's check and the parker's decrement are read-modify-writes
+//!   of `state`, so one of them reads the other's write: either the pusher
+//!   sees zero searchers (and notifies), or the parker's re-check sees the task.
 //!
 //! `sleepers` is behind a mutex: it is only touched on the way to sleep and when
 //! a sleeping worker must be woken, both of which already cost a system call.
@@ -72,7 +73,13 @@ impl Idle {
     }
 
     fn should_notify(&self) -> bool {
-        let state = self.state.load(Ordering::SeqCst);
+        // A read-modify-write, not a load: it reads the latest value in the
+        // counter's modification order and synchronises with the parking
+        // worker's `fetch_sub`. With a plain load, the pusher's "push, then
+        // check" and the parker's "decrement, then re-check" form the classic
+        // store-buffering pattern, where both can read stale values (the loom
+        // model `loom_push_while_parking` finds that interleaving).
+        let state = self.state.fetch_add(0, Ordering::SeqCst);
         searching(state) == 0 && unparked(state) < self.num_workers
     }
 

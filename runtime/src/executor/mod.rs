@@ -41,7 +41,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::reactor::Reactor;
-use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+// The executor's shared state is reached through `std`'s `Arc` even under
+// loom: loom models cover the lock-free pieces (queue, task state, parking,
+// readiness), not whole runtimes.
+use crate::sync::{lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
 use crate::task::raw::{new_task, Notified, RawTask, Schedule};
 use crate::JoinHandle;
 use blocking::BlockingPool;
@@ -49,6 +52,7 @@ use idle::Idle;
 use inject::Inject;
 use owned::OwnedTasks;
 use park::Unparker;
+use std::sync::Arc;
 use worker::{Core, WorkerContext};
 
 static NEXT_TASK_ID: StdAtomicU64 = StdAtomicU64::new(1);
@@ -308,7 +312,7 @@ impl Builder {
         let mut cores = Vec::with_capacity(workers);
         for index in 0..workers {
             let (steal, local) = worker::new_queue();
-            let (parker, unparker) = park::pair(reactor.clone());
+            let (parker, unparker) = park::pair(Some(reactor.clone()));
             remotes.push(Remote {
                 steal,
                 unparker,

@@ -27,7 +27,11 @@ use super::inject::Inject;
 use crate::sync::{Arc, AtomicPtr, AtomicU32, Ordering};
 use crate::task::raw::{Header, Notified, RawTask};
 
+#[cfg(not(loom))]
 pub(crate) const CAPACITY: usize = 256;
+/// Small under loom so that the models reach the overflow path.
+#[cfg(loom)]
+pub(crate) const CAPACITY: usize = 4;
 const MASK: usize = CAPACITY - 1;
 
 struct Inner {
@@ -343,5 +347,78 @@ mod tests {
         let unique: HashSet<u64> = got.iter().copied().collect();
         assert_eq!(got.len() as u64, N, "duplicates or losses");
         assert_eq!(unique.len() as u64, N);
+    }
+}
+
+/// Loom models of the queue protocol. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release loom_`.
+///
+/// They fail if the protocol is weakened: e.g. make `push_back`'s store of
+/// `tail` `Relaxed` instead of `Release`, and `loom_steal_while_pushing`
+/// reports a causality violation (the stealer reads a slot whose write it
+/// cannot see); make `pop`'s exchange of `head` a plain load + store, and a task
+/// is taken twice (the count assertion fails).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::task::raw::test_util::dummy;
+    use loom::thread;
+
+    fn count(local: &mut Local) -> usize {
+        let mut n = 0;
+        while local.pop().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn loom_steal_while_pushing() {
+        loom::model(|| {
+            let inject = Inject::new();
+            let (steal, mut local) = new();
+            let thief = thread::spawn(move || {
+                let (_s, mut mine) = new();
+                let mut n = 0;
+                if steal.steal_into(&mut mine).is_some() {
+                    n += 1;
+                }
+                n + count(&mut mine)
+            });
+            local.push_back(dummy(1), &inject);
+            local.push_back(dummy(2), &inject);
+            let mut n = usize::from(local.pop().is_some());
+            local.push_back(dummy(3), &inject);
+            n += count(&mut local);
+            n += thief.join().unwrap();
+            while inject.pop().is_some() {
+                n += 1;
+            }
+            assert_eq!(n, 3);
+        });
+    }
+
+    #[test]
+    fn loom_overflow_races_steal() {
+        loom::model(|| {
+            let inject = Inject::new();
+            let (steal, mut local) = new();
+            for id in 0..CAPACITY as u64 {
+                local.push_back(dummy(id), &inject);
+            }
+            let thief = thread::spawn(move || {
+                let (_s, mut mine) = new();
+                let first = usize::from(steal.steal_into(&mut mine).is_some());
+                first + count(&mut mine)
+            });
+            // Full: this push overflows half the ring into `inject`, unless
+            // the thief made room first.
+            local.push_back(dummy(99), &inject);
+            let mut n = count(&mut local) + thief.join().unwrap();
+            while inject.pop().is_some() {
+                n += 1;
+            }
+            assert_eq!(n, CAPACITY + 1);
+        });
     }
 }

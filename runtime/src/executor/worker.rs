@@ -33,8 +33,9 @@ use super::idle::Idle;
 use super::park::Parker;
 use super::queue::{self, Local};
 use super::Shared;
-use crate::sync::{Arc, Ordering};
+use crate::sync::Ordering;
 use crate::task::raw::Notified;
+use std::sync::Arc;
 
 /// Ticks between checks of the inject queue before the local queue.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;

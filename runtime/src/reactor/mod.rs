@@ -43,6 +43,7 @@ use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering}
 use crate::sys::epoll::{Epoll, Event, INTEREST};
 use crate::sys::eventfd::EventFd;
 pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
+use std::sync::Arc as StdArc;
 use timers::Timers;
 
 /// Token of the eventfd that wakes a blocked `epoll_wait`.
@@ -71,7 +72,7 @@ pub(crate) struct Driver {
 
 /// Handle to one source's registration, owned by the I/O object.
 pub(crate) struct Registration {
-    pub(crate) reactor: Arc<Reactor>,
+    pub(crate) reactor: StdArc<Reactor>,
     pub(crate) io: Arc<ScheduledIo>,
     token: u64,
 }
@@ -130,7 +131,7 @@ impl Reactor {
 
     /// Registers `fd` (edge-triggered, read + write + peer-close).
     pub(crate) fn register(
-        self: &Arc<Self>,
+        self: &StdArc<Self>,
         fd: RawFd,
         initially_ready: bool,
     ) -> io::Result<Registration> {

@@ -213,3 +213,88 @@ pub(crate) fn from_epoll(events: u32) -> u64 {
     }
     ready
 }
+
+/// Loom models of the readiness word and waker slots. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release loom_`.
+///
+/// They fail if the protocol is weakened: e.g. make `clear_readiness` clear
+/// unconditionally (ignore the tick), and `loom_readiness_between_eagain_and_register`
+/// finds the interleaving where the new edge is erased and the task is never
+/// woken (the final assertion fails); in `AtomicWaker::register`, store
+/// `IDLE` with a plain store instead of the compare-exchange, and the wake that
+/// arrives during registration is dropped.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::thread;
+    use std::sync::Arc as StdArc;
+
+    struct Count(AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: StdArc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_readiness_between_eagain_and_register() {
+        loom::model(|| {
+            let io = crate::sync::Arc::new(ScheduledIo::new(true));
+            let count = StdArc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let io2 = io.clone();
+            let reactor = thread::spawn(move || {
+                let mut wakers = Vec::new();
+                io2.set_readiness(READABLE, &mut wakers);
+                wakers.into_iter().for_each(Waker::wake);
+            });
+            // The task: saw "readable" (initial), read got EAGAIN, clears
+            // with the tick it saw, then waits.
+            let mut cx = Context::from_waker(&waker);
+            let first = match io.poll_ready(&mut cx, Direction::Read) {
+                Poll::Ready(ev) => ev,
+                Poll::Pending => unreachable!("initially ready"),
+            };
+            io.clear_readiness(first);
+            let again = io.poll_ready(&mut cx, Direction::Read);
+            reactor.join().unwrap();
+            if again.is_pending() {
+                assert_eq!(count.0.load(Ordering::SeqCst), 1, "the new edge was lost");
+            }
+        });
+    }
+
+    #[test]
+    fn loom_separate_read_and_write_wakers() {
+        loom::model(|| {
+            let io = crate::sync::Arc::new(ScheduledIo::new(false));
+            let reads = StdArc::new(Count(AtomicUsize::new(0)));
+            let writes = StdArc::new(Count(AtomicUsize::new(0)));
+            let rw = Waker::from(reads.clone());
+            let ww = Waker::from(writes.clone());
+            let io2 = io.clone();
+            let reactor = thread::spawn(move || {
+                let mut wakers = Vec::new();
+                io2.set_readiness(WRITABLE, &mut wakers);
+                wakers.into_iter().for_each(Waker::wake);
+            });
+            let r = io.poll_ready(&mut Context::from_waker(&rw), Direction::Read);
+            let w = io.poll_ready(&mut Context::from_waker(&ww), Direction::Write);
+            reactor.join().unwrap();
+            assert!(r.is_pending());
+            assert_eq!(
+                reads.0.load(Ordering::SeqCst),
+                0,
+                "a write edge woke the reader"
+            );
+            if w.is_pending() {
+                assert_eq!(
+                    writes.0.load(Ordering::SeqCst),
+                    1,
+                    "the writer was not woken"
+                );
+            }
+        });
+    }
+}

@@ -158,7 +158,10 @@ mod tests {
         t.remove(k2);
         t.remove(k2); // idempotent
         assert_eq!(t.len(), 2);
-        assert_eq!(t.prepare_wait(now, None, false, &mut Vec::new()), Some(now + Duration::from_millis(1)));
+        assert_eq!(
+            t.prepare_wait(now, None, false, &mut Vec::new()),
+            Some(now + Duration::from_millis(1))
+        );
         let mut out = Vec::new();
         t.take_expired(now + Duration::from_millis(2), &mut out);
         assert_eq!(out.len(), 1);
@@ -178,11 +181,23 @@ mod tests {
         t.insert(now + Duration::from_secs(10), w.clone());
         let until = t.prepare_wait(now, None, true, &mut out);
         assert_eq!(until, Some(now + Duration::from_secs(10)));
-        assert!(!t.insert(now + Duration::from_secs(20), w.clone()).1, "later: no wake");
-        assert!(t.insert(now + Duration::from_secs(5), w.clone()).1, "earlier: wake");
-        assert!(!t.insert(now + Duration::from_secs(6), w.clone()).1, "bell already rung");
+        assert!(
+            !t.insert(now + Duration::from_secs(20), w.clone()).1,
+            "later: no wake"
+        );
+        assert!(
+            t.insert(now + Duration::from_secs(5), w.clone()).1,
+            "earlier: wake"
+        );
+        assert!(
+            !t.insert(now + Duration::from_secs(6), w.clone()).1,
+            "bell already rung"
+        );
         t.reactor_awake();
-        assert!(!t.insert(now + Duration::from_secs(1), w.clone()).1, "reactor awake: no wake");
+        assert!(
+            !t.insert(now + Duration::from_secs(1), w.clone()).1,
+            "reactor awake: no wake"
+        );
     }
 
     #[test]
@@ -191,7 +206,10 @@ mod tests {
         let now = Instant::now();
         let w = std::task::Waker::noop().clone();
         let keys: Vec<_> = (0..100_000u64)
-            .map(|i| t.insert(now + Duration::from_micros(i * 7919 % 100_000), w.clone()).0)
+            .map(|i| {
+                t.insert(now + Duration::from_micros(i * 7919 % 100_000), w.clone())
+                    .0
+            })
             .collect();
         for k in keys.iter().step_by(2) {
             t.remove(*k);

@@ -389,7 +389,11 @@ mod tests {
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Nothing);
         assert_eq!(s.transition_to_idle(), ToIdle::Notified);
-        assert_eq!(s.load().ref_count(), 3, "the running ref became the Notified");
+        assert_eq!(
+            s.load().ref_count(),
+            3,
+            "the running ref became the Notified"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use std::time::{Duration, Instant};
 
 use crate::executor::{coop, Handle};
 use crate::reactor::timers::TimerKey;
-use crate::sync::Arc;
+use std::sync::Arc;
 
 /// Waits until `duration` has elapsed.
 ///
