@@ -382,6 +382,14 @@ fn store_output_and_complete<F: Future, S: Schedule>(
     // nothing is dropped by this write.
     cell.stage
         .with_mut(|stage| unsafe { std::ptr::write(stage, Stage::Finished(output)) });
+    // Leave the owned list *before* announcing completion, so that whoever
+    // awaits the JoinHandle sees the task gone from the runtime's counts. We
+    // still hold the running reference, so the list's goes with ours below.
+    let refs = if cell.scheduler.release(RawTask(ptr)) {
+        2
+    } else {
+        1
+    };
     let prev = cell.header.state.transition_to_complete();
     if !prev.is_join_interested() {
         // Nobody will read the output: drop it here (user code: may panic).
@@ -406,11 +414,6 @@ fn store_output_and_complete<F: Future, S: Schedule>(
             cell.join_waker.with_mut(|w| unsafe { *w = None });
         }
     }
-    let refs = if cell.scheduler.release(RawTask(ptr)) {
-        2
-    } else {
-        1
-    };
     if cell.header.state.ref_dec_by(refs) {
         // SAFETY: those were the last references.
         unsafe { dealloc::<F, S>(ptr) }
@@ -715,6 +718,7 @@ mod tests {
             self.wakes -= 1;
             // Two wakes during one poll must still give exactly one re-poll.
             cx.waker().wake_by_ref();
+            #[allow(clippy::waker_clone_wake)] // the by-value path is the point
             cx.waker().clone().wake();
             Poll::Pending
         }
