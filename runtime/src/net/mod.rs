@@ -5,11 +5,16 @@
 //! call; on `EAGAIN`, clear the readiness bit we acted on (with its tick, see
 //! `reactor/scheduled_io.rs`) and wait for the reactor's next edge.
 //!
+//! With the `futures-io` feature, `TcpStream` and its halves implement
+//! `futures_io::AsyncRead`/`AsyncWrite`.
+//!
 //! Writes use `send(MSG_NOSIGNAL)`, so a peer that went away is an `EPIPE`
 //! error, never a `SIGPIPE` that kills the process. `EINTR` is retried.
 
 mod addr;
 mod evented;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod split;
 mod tcp;
 

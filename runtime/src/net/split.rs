@@ -255,7 +255,7 @@ pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) 
 }
 
 /// How the generated methods reach the stream.
-pub(super) trait AsStream {
+pub(crate) trait AsStream {
     fn stream(&self) -> &TcpStream;
 }
 

@@ -1,0 +1,59 @@
+//! `futures-io` trait implementations (feature `futures-io`), so that code
+//! written against `futures::io::{AsyncRead, AsyncWrite}` (codecs,
+//! `futures::io::copy`, `AsyncReadExt`...) runs on our sockets unchanged.
+//!
+//! `poll_close` shuts the write direction down (sends FIN), which is what
+//! `AsyncWriteExt::close` means for a socket.
+
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::split::AsStream;
+use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpStream, WriteHalf};
+
+macro_rules! async_read {
+    ($($ty:ty),*) => {$(
+        impl AsyncRead for $ty {
+            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                TcpStream::poll_read(self.get_mut().stream(), cx, buf)
+            }
+        }
+    )*};
+}
+
+macro_rules! async_write {
+    ($($ty:ty),*) => {$(
+        impl AsyncWrite for $ty {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                TcpStream::poll_write(self.get_mut().stream(), cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                TcpStream::poll_write_vectored(self.get_mut().stream(), cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(match self.get_mut().stream().shutdown(Shutdown::Write) {
+                    // Already shut down or the peer is gone: closed either way.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                    r => r,
+                })
+            }
+        }
+    )*};
+}
+
+async_read!(TcpStream, ReadHalf<'_>, OwnedReadHalf);
+async_write!(TcpStream, WriteHalf<'_>, OwnedWriteHalf);
