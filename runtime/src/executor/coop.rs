@@ -30,6 +30,7 @@ pub(crate) fn unconstrained() {
     REMAINING.set(UNCONSTRAINED);
 }
 
+// ANCHOR: poll_proceed
 /// Spends one unit of budget, or wakes the task and asks it to yield.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let left = REMAINING.get();
@@ -42,3 +43,4 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     }
     Poll::Ready(())
 }
+// ANCHOR_END: poll_proceed

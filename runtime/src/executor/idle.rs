@@ -57,6 +57,7 @@ impl Idle {
         }
     }
 
+    // ANCHOR: worker_to_notify
     /// Picks a sleeping worker to wake for new work, if one should be woken.
     /// The chosen worker is counted as unparked and searching.
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
@@ -71,7 +72,9 @@ impl Idle {
         self.state.fetch_add(1 | UNPARKED_ONE, Ordering::SeqCst);
         Some(worker)
     }
+    // ANCHOR_END: worker_to_notify
 
+    // ANCHOR: should_notify
     fn should_notify(&self) -> bool {
         // A read-modify-write, not a load: it reads the latest value in the
         // counter's modification order and synchronises with the parking
@@ -82,6 +85,7 @@ impl Idle {
         let state = self.state.fetch_add(0, Ordering::SeqCst);
         searching(state) == 0 && unparked(state) < self.num_workers
     }
+    // ANCHOR_END: should_notify
 
     /// Returns `false` if enough workers are searching already.
     pub(crate) fn transition_worker_to_searching(&self) -> bool {
@@ -100,6 +104,7 @@ impl Idle {
         searching(prev) == 1
     }
 
+    // ANCHOR: to_parked
     /// Records `worker` as parked. Returns `true` if it was the last searcher,
     /// in which case the caller must re-check the queues.
     pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
@@ -109,6 +114,7 @@ impl Idle {
         sleepers.push(worker);
         is_searching && searching(prev) == 1
     }
+    // ANCHOR_END: to_parked
 
     /// A parked worker woke up by itself (I/O, timer, spurious). If it is still
     /// listed as sleeping, takes it off the list and returns `true`; `false`

@@ -105,6 +105,7 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
+    // ANCHOR: schedule_task
     /// Queues a woken or new task: on this worker if we are on one of ours,
     /// otherwise on the inject queue (waking a worker for it).
     fn schedule_task(self: &Arc<Self>, task: Notified, is_yield: bool) {
@@ -119,6 +120,7 @@ impl Shared {
             self.notify_parked();
         }
     }
+    // ANCHOR_END: schedule_task
 
     /// Wakes one sleeping worker if there is one and nobody is searching.
     pub(crate) fn notify_parked(&self) {

@@ -64,6 +64,7 @@ pub(crate) fn pair(reactor: Option<std::sync::Arc<Reactor>>) -> (Parker, Unparke
 }
 
 impl Parker {
+    // ANCHOR: park
     /// Sleeps until unparked, or until the reactor delivered events (if this
     /// worker became the one driving it).
     pub(crate) fn park(&self) {
@@ -121,6 +122,7 @@ impl Parker {
             // Spurious wake-up: keep sleeping.
         }
     }
+    // ANCHOR_END: park
 
     /// Gives the reactor a non-blocking turn if nobody else is driving it.
     /// Returns how many tasks it woke.
@@ -146,6 +148,7 @@ fn wait<'a>(c: &Condvar, g: loom::sync::MutexGuard<'a, ()>) -> loom::sync::Mutex
 }
 
 impl Unparker {
+    // ANCHOR: unpark
     pub(crate) fn unpark(&self) {
         let inner = &*self.inner;
         match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
@@ -163,6 +166,7 @@ impl Unparker {
             _ => unreachable!("bad park state"),
         }
     }
+    // ANCHOR_END: unpark
 }
 
 /// Loom model of parking: no wake-up is lost when work is pushed while a

@@ -94,6 +94,7 @@ impl Local {
         CAPACITY - self.len().min(CAPACITY)
     }
 
+    // ANCHOR: push_back
     /// Pushes to the back; on overflow moves half the queue to `inject`.
     pub(crate) fn push_back(&mut self, task: Notified, inject: &Inject) {
         let mut task = task;
@@ -117,6 +118,7 @@ impl Local {
             }
         }
     }
+    // ANCHOR_END: push_back
 
     fn push_overflow(
         &mut self,
@@ -151,6 +153,7 @@ impl Local {
         Ok(())
     }
 
+    // ANCHOR: pop
     /// Pops from the front.
     pub(crate) fn pop(&mut self) -> Option<Notified> {
         let mut head = self.inner.head.load(Ordering::Acquire);
@@ -172,6 +175,7 @@ impl Local {
             }
         }
     }
+    // ANCHOR_END: pop
 }
 
 impl Steal {
@@ -183,6 +187,7 @@ impl Steal {
         self.inner.len()
     }
 
+    // ANCHOR: steal_into
     /// Steals half of this queue into `dst` (which must be the caller's own,
     /// and nearly empty). Returns one of the stolen tasks to run right away.
     pub(crate) fn steal_into(&self, dst: &mut Local) -> Option<Notified> {
@@ -238,6 +243,7 @@ impl Steal {
         // SAFETY: the claimed range holds Notified references, now ours.
         Some(unsafe { Notified::from_raw(RawTask::from_ptr(last)) })
     }
+    // ANCHOR_END: steal_into
 }
 
 impl Drop for Local {

@@ -119,6 +119,7 @@ pub(crate) struct WorkerContext {
 }
 
 impl WorkerContext {
+    // ANCHOR: schedule_local
     /// Schedules `task` on this worker (called from a wake-up or spawn on this
     /// thread). Returns the task back if the core is not here.
     pub(crate) fn schedule_local(&self, task: Notified, is_yield: bool) -> Result<(), Notified> {
@@ -150,6 +151,7 @@ impl WorkerContext {
         }
         Ok(())
     }
+    // ANCHOR_END: schedule_local
 
     fn take_core(&self) -> Box<Core> {
         match self.core.borrow_mut().take() {
@@ -175,6 +177,7 @@ impl WorkerContext {
         core
     }
 
+    // ANCHOR: step
     /// One scheduling decision: run one task (plus its LIFO successors), or
     /// report that there was nothing to run.
     pub(crate) fn step(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
@@ -190,7 +193,9 @@ impl WorkerContext {
         }
         (core, false)
     }
+    // ANCHOR_END: step
 
+    // ANCHOR: next_task
     fn next_task(&self, core: &mut Core) -> Option<Notified> {
         let shared = &*self.shared;
         if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
@@ -210,7 +215,9 @@ impl WorkerContext {
             .inject
             .pop_into(&mut core.run_queue, share.min(queue::CAPACITY / 2))
     }
+    // ANCHOR_END: next_task
 
+    // ANCHOR: steal_work
     fn steal_work(&self, core: &mut Core) -> Option<Notified> {
         let shared = &*self.shared;
         if !core.is_searching {
@@ -235,7 +242,9 @@ impl WorkerContext {
             .inject
             .pop_into(&mut core.run_queue, queue::CAPACITY / 2)
     }
+    // ANCHOR_END: steal_work
 
+    // ANCHOR: run_task
     fn run_task(&self, task: Notified, mut core: Box<Core>) -> Box<Core> {
         if core.is_searching {
             core.is_searching = false;
@@ -263,6 +272,7 @@ impl WorkerContext {
             next.run();
         }
     }
+    // ANCHOR_END: run_task
 
     /// Periodic housekeeping while busy: let timers and I/O in, publish stats.
     fn maintenance(&self, core: Box<Core>) -> Box<Core> {
@@ -290,6 +300,7 @@ impl WorkerContext {
         (core, r)
     }
 
+    // ANCHOR: worker_park
     /// Sleeps until there is work, we are notified, shutdown starts, or
     /// `extra_wake` says so (the `block_on` future of a current-thread runtime).
     pub(crate) fn park(&self, mut core: Box<Core>, extra_wake: &dyn Fn() -> bool) -> Box<Core> {
@@ -327,6 +338,7 @@ impl WorkerContext {
             }
         }
     }
+    // ANCHOR_END: worker_park
 
     /// Releases the core's queued tasks at shutdown.
     pub(crate) fn drain(core: &mut Core) {

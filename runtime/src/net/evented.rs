@@ -46,6 +46,7 @@ impl<T: AsRawFd> Evented<T> {
         Poll::Ready(Ok(ev))
     }
 
+    // ANCHOR: poll_io
     /// Runs `op` when the fd is ready; on `WouldBlock`, clears the readiness
     /// it acted on and waits again. `op` also gets the readiness event so it
     /// can clear readiness early (after a short read, the socket is drained).
@@ -64,7 +65,9 @@ impl<T: AsRawFd> Evented<T> {
             }
         }
     }
+    // ANCHOR_END: poll_io
 
+    // ANCHOR: poll_transfer
     /// Like [`poll_io`](Self::poll_io) for reads and writes of a buffer of
     /// `len` bytes: a transfer shorter than asked means the kernel buffer is
     /// drained (read) or full (write), so readiness is cleared right away and
@@ -90,6 +93,7 @@ impl<T: AsRawFd> Evented<T> {
             }
         }
     }
+    // ANCHOR_END: poll_transfer
 
     /// One attempt without waiting: `WouldBlock` if the fd is not known to be
     /// ready (or turned out not to be).

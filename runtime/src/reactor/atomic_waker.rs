@@ -53,6 +53,7 @@ impl AtomicWaker {
         }
     }
 
+    // ANCHOR: register
     /// Stores `waker` so that the next [`wake`](Self::wake) wakes it.
     pub(crate) fn register(&self, waker: &Waker) {
         match self
@@ -96,7 +97,9 @@ impl AtomicWaker {
             }
         }
     }
+    // ANCHOR_END: register
 
+    // ANCHOR: take
     /// Takes the stored waker out without waking it.
     pub(crate) fn take(&self) -> Option<Waker> {
         match self.state.fetch_or(WAKING, Ordering::AcqRel) {
@@ -111,6 +114,7 @@ impl AtomicWaker {
             _ => None,
         }
     }
+    // ANCHOR_END: take
 }
 
 impl std::fmt::Debug for AtomicWaker {

@@ -129,6 +129,7 @@ impl Reactor {
         })
     }
 
+    // ANCHOR: register
     /// Registers `fd` (edge-triggered, read + write + peer-close).
     pub(crate) fn register(
         self: &StdArc<Self>,
@@ -160,6 +161,7 @@ impl Reactor {
             token,
         })
     }
+    // ANCHOR_END: register
 
     fn forget(&self, token: u64) {
         let removed = {
@@ -183,6 +185,7 @@ impl Reactor {
         self.waker.notify();
     }
 
+    // ANCHOR: turn
     /// One turn of the reactor: fire due timers, wait for I/O (at most until
     /// `timeout`, `None` = as long as needed, `Some(ZERO)` = don't block),
     /// deliver readiness, fire timers that came due meanwhile.
@@ -222,7 +225,9 @@ impl Reactor {
         driver.wakers = wakers;
         woken
     }
+    // ANCHOR_END: turn
 
+    // ANCHOR: dispatch
     fn dispatch(&self, events: &[Event], wakers: &mut Vec<Waker>) {
         if events.is_empty() {
             return;
@@ -256,6 +261,7 @@ impl Reactor {
             wakers.extend(s.waiters.iter().map(|(_, w)| w.clone()));
         }
     }
+    // ANCHOR_END: dispatch
 
     /// Makes sure the process-wide signal eventfd is watched by this reactor.
     pub(crate) fn watch_signals(&self) -> io::Result<()> {

@@ -110,6 +110,7 @@ impl ScheduledIo {
         }
     }
 
+    // ANCHOR: set_readiness
     /// Called by the reactor: adds `bits`, bumps the tick, wakes whoever waits
     /// on a side that became ready.
     /// The wakers are pushed to `wakers` for the caller to wake once it holds no
@@ -137,7 +138,9 @@ impl ScheduledIo {
             wakers.extend(self.writer.take());
         }
     }
+    // ANCHOR_END: set_readiness
 
+    // ANCHOR: poll_ready
     /// Returns the readiness for `direction`, or registers the task's waker and
     /// returns `Pending`. See the module docs for why the order matters.
     pub(crate) fn poll_ready(
@@ -157,6 +160,7 @@ impl ScheduledIo {
             None => Poll::Pending,
         }
     }
+    // ANCHOR_END: poll_ready
 
     /// The current readiness for `direction`, without registering a waker.
     pub(crate) fn ready_event(&self, direction: Direction) -> Option<ReadyEvent> {
@@ -168,6 +172,7 @@ impl ScheduledIo {
         })
     }
 
+    // ANCHOR: clear_readiness
     /// Clears `READABLE`/`WRITABLE` as seen in `event`, unless the reactor has
     /// delivered a newer event since (the tick moved on). Closed and error bits
     /// are final and never cleared.
@@ -190,8 +195,10 @@ impl ScheduledIo {
             }
         }
     }
+    // ANCHOR_END: clear_readiness
 }
 
+// ANCHOR: from_epoll
 /// Converts the kernel's event bits into our ready bits.
 pub(crate) fn from_epoll(events: u32) -> u64 {
     let events = events as libc::c_int;
@@ -213,6 +220,7 @@ pub(crate) fn from_epoll(events: u32) -> u64 {
     }
     ready
 }
+// ANCHOR_END: from_epoll
 
 /// Loom models of the readiness word and waker slots. Run with
 /// `RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release loom_`.

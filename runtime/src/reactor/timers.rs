@@ -40,6 +40,7 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    // ANCHOR: timer_insert
     /// Adds a timer. Returns its key, and whether the reactor must be woken to
     /// notice the new, earlier deadline.
     pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
@@ -61,6 +62,7 @@ impl Timers {
         }
         (key, wake_reactor)
     }
+    // ANCHOR_END: timer_insert
 
     /// Replaces the waker of a pending timer. Returns `false` if the timer has
     /// already fired (and so was removed).
@@ -98,6 +100,7 @@ impl Timers {
         }
     }
 
+    // ANCHOR: prepare_wait
     /// Called by the reactor just before `epoll_wait`: moves due timers into
     /// `out` and returns the instant by which the reactor must wake up (the
     /// earlier of `limit` and the next deadline). If the reactor is going to
@@ -123,6 +126,7 @@ impl Timers {
         }
         until
     }
+    // ANCHOR_END: prepare_wait
 
     /// Called by the reactor when `epoll_wait` returned.
     pub(crate) fn reactor_awake(&self) {

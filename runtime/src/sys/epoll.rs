@@ -60,6 +60,7 @@ impl Epoll {
         .map_err(|e| context(e, format_args!("epoll_ctl(DEL, fd {fd})")))
     }
 
+    // ANCHOR: epoll_wait
     /// Waits for events, filling `events` (its spare capacity) and setting its length.
     ///
     /// `None` blocks until an event arrives. The timeout is rounded *up* to whole
@@ -97,4 +98,5 @@ impl Epoll {
         }
         Ok(())
     }
+    // ANCHOR_END: epoll_wait
 }

@@ -208,6 +208,7 @@ fn drop_reference(raw: RawTask) {
     }
 }
 
+// ANCHOR: new_task
 /// Allocates a task. Returns the owned-list reference, the first `Notified`
 /// and the `JoinHandle`.
 pub(crate) fn new_task<F, S>(
@@ -250,6 +251,7 @@ where
         },
     )
 }
+// ANCHOR_END: new_task
 
 /// # Safety
 /// `ptr` must point at a live `Cell<F, S>`.
@@ -309,6 +311,7 @@ fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
 
 // ----- the harness: one poll, completion, cancellation ----------------------
 
+// ANCHOR: harness_poll
 unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the vtable is only reachable through a live Cell<F, S>.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -355,6 +358,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         }
     }
 }
+// ANCHOR_END: harness_poll
 
 /// Drops the future (user code: may panic).
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any + Send>> {
@@ -373,6 +377,7 @@ fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<H
     store_output_and_complete(cell, ptr, Err(error));
 }
 
+// ANCHOR: complete
 fn store_output_and_complete<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
     ptr: NonNull<Header>,
@@ -419,6 +424,7 @@ fn store_output_and_complete<F: Future, S: Schedule>(
         unsafe { dealloc::<F, S>(ptr) }
     }
 }
+// ANCHOR_END: complete
 
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the vtable is only reachable through a live Cell<F, S>.

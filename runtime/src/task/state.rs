@@ -147,6 +147,7 @@ impl State {
         }
     }
 
+    // ANCHOR: transition_to_running
     /// Consumes a `Notified` reference to start a poll.
     pub(crate) fn transition_to_running(&self) -> ToRunning {
         self.update(|cur| {
@@ -173,7 +174,9 @@ impl State {
         })
         .1
     }
+    // ANCHOR_END: transition_to_running
 
+    // ANCHOR: transition_to_idle
     /// Ends a poll that returned `Pending`.
     pub(crate) fn transition_to_idle(&self) -> ToIdle {
         self.update(|cur| {
@@ -195,6 +198,7 @@ impl State {
         })
         .1
     }
+    // ANCHOR_END: transition_to_idle
 
     /// The output is written: RUNNING -> COMPLETE. Returns the state before.
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
@@ -210,6 +214,7 @@ impl State {
         Snapshot(self.0.fetch_and(!JOIN_WAKER, Ordering::AcqRel))
     }
 
+    // ANCHOR: notified_by_val
     /// `Waker::wake` (consumes the waker's reference).
     pub(crate) fn transition_to_notified_by_val(&self) -> ToNotified {
         self.update(|cur| {
@@ -231,6 +236,7 @@ impl State {
         })
         .1
     }
+    // ANCHOR_END: notified_by_val
 
     /// `Waker::wake_by_ref` (creates a reference if it must schedule).
     pub(crate) fn transition_to_notified_by_ref(&self) -> ToNotified {
