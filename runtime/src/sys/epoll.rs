@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use super::{context, cvt};
 
+// ANCHOR: interest
 /// Interest bits every I/O source is registered with.
 pub(crate) const INTEREST: u32 =
     (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+// ANCHOR_END: interest
 
 /// An owned epoll instance.
 #[derive(Debug)]
