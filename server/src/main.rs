@@ -1,1 +1,305 @@
-fn main() {}
+//! `server`: the reverse server's command line, start-up and shutdown.
+//!
+//! # Start-up order
+//!
+//! 1. Parse arguments (clap: a usage error exits 2 with one message, `--help`/`--version`
+//!    exit 0).
+//! 2. Raise `RLIMIT_NOFILE` (warn if even the hard limit is below `--max-connections`).
+//! 3. Bind, still without a runtime, so "address in use" exits 1 with one line.
+//! 4. Build the runtime with `--workers` threads, start the accept loop, and subscribe to
+//!    SIGINT and SIGTERM *before* printing the startup line: whoever waits for that line (a
+//!    person, a test) may signal the process right after reading it.
+//!
+//! # Shutdown
+//!
+//! The first SIGINT/SIGTERM fires the [`server::shutdown::Shutdown`] broadcast: the accept
+//! loop stops, and every connection answers what it has received and closes. The main task
+//! waits until no connection is open or `--shutdown-timeout` passes, prints the summary and
+//! exits 0. A second signal during that wait prints the summary and exits at once.
+//!
+//! The process leaves with `std::process::exit` rather than by dropping the runtime: the
+//! connections still open after the timeout are meant to be cut off, not waited for.
+
+use std::future::{poll_fn, Future};
+use std::io::{self, ErrorKind};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::pin::pin;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use clap::Parser;
+
+use server::framing::{Framing, Limits};
+use server::log::{ALWAYS, DEBUG};
+use server::{log, Config, Shared};
+
+/// A TCP server that answers every line with its reversal.
+///
+/// Lines end in LF or CR LF; each gets back its content reversed (by character if it is
+/// UTF-8, else by byte) with the same terminator. A line `exit` closes the connection.
+/// `--framing` selects the binary alternatives. SIGINT or SIGTERM stops the server
+/// gracefully; a second one stops it at once.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// TCP port to listen on (0 picks a free one)
+    #[arg(default_value_t = 9090)]
+    port: u16,
+
+    /// Address to listen on, e.g. 0.0.0.0 or :: for all interfaces
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
+    bind: IpAddr,
+
+    /// How requests are delimited
+    #[arg(long, value_enum, default_value_t = Framing::Line)]
+    framing: Framing,
+
+    /// Worker threads [default: number of CPUs]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+
+    /// Longest line content accepted, in bytes (line framing)
+    #[arg(long, value_name = "BYTES", default_value_t = server::framing::DEFAULT_MAX_LINE)]
+    max_line: usize,
+
+    /// Longest frame body accepted, in bytes (length framing)
+    #[arg(long, value_name = "BYTES", default_value_t = server::framing::DEFAULT_MAX_FRAME as u32)]
+    max_frame: u32,
+
+    /// Connections served at once; more are refused
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS,
+          value_parser = parse_max_connections)]
+    max_connections: usize,
+
+    /// Close connections idle this many seconds (fractions allowed; 0 = never)
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+    idle_timeout: Duration,
+
+    /// After SIGINT/SIGTERM, exit at the latest after this many seconds
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    shutdown_timeout: Duration,
+
+    /// Log more (-v: every connection, -vv: debugging details)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn parse_bind(s: &str) -> Result<IpAddr, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    // Also accept a host name such as `localhost`, resolved once at start-up.
+    match (s, 0).to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| format!("`{s}` resolves to no address")),
+        Err(_) => Err(format!("`{s}` is not an IP address or known host name")),
+    }
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    // A bound keeps `Duration::from_secs_f64` (and deadline arithmetic) far from overflow.
+    if !(0.0..=1e9).contains(&secs) {
+        return Err(format!("`{s}` is out of range (0 to 1e9 seconds)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_max_connections(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    server::log::set_verbosity(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("server: error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Starts the server; returns only on start-up failure (the normal way out is
+/// `process::exit` after a signal).
+fn run(cli: Cli) -> Result<(), String> {
+    match server::rlimit::raise_nofile() {
+        Ok(lim) => {
+            log!(DEBUG, "open files limit: {} -> {}", lim.before, lim.after);
+            // Listener, epoll and a few others need descriptors too.
+            if lim.after < cli.max_connections as u64 + 32 {
+                log!(
+                    ALWAYS,
+                    "warning: open files limit is {} (hard limit {}), below --max-connections {}",
+                    lim.after,
+                    lim.hard,
+                    cli.max_connections
+                );
+            }
+        }
+        Err(e) => log!(ALWAYS, "warning: cannot raise the open files limit: {e}"),
+    }
+
+    let addr = SocketAddr::new(cli.bind, cli.port);
+    let listener = server::server::bind(addr).map_err(|e| bind_error(addr, &e))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+
+    let workers = match cli.workers {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let rt = runtime::Builder::new()
+        .worker_threads(workers)
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+
+    let config = Config {
+        framing: cli.framing,
+        limits: Limits {
+            max_line: cli.max_line,
+            max_frame: cli.max_frame as usize,
+        },
+        max_connections: cli.max_connections,
+        idle_timeout: (!cli.idle_timeout.is_zero()).then_some(cli.idle_timeout),
+        ..Config::default()
+    };
+    let shared = Arc::new(Shared::new(config));
+    let shutdown_timeout = cli.shutdown_timeout;
+
+    let code = rt.block_on(async move {
+        let listener = runtime::net::TcpListener::from_std(listener)
+            .map_err(|e| format!("cannot register the listener: {e}"))?;
+
+        let mut first_signal = pin!(next_signal());
+        // Poll once so that the signal handlers are in place before anyone is told we run.
+        let early = poll_fn(|cx| Poll::Ready(first_signal.as_mut().poll(cx))).await;
+
+        // Detached: the accept loop ends by itself when the shutdown broadcast fires.
+        let _accept_loop = runtime::spawn(server::server::serve(listener, Arc::clone(&shared)));
+        eprintln!(
+            "server: listening on {local}, {workers} worker{}, {} framing",
+            if workers == 1 { "" } else { "s" },
+            shared.config.framing
+        );
+
+        let signal = match early {
+            Poll::Ready(s) => s,
+            Poll::Pending => first_signal.await,
+        };
+        let name = signal.map_err(|e| format!("waiting for signals: {e}"))?;
+        Ok::<i32, String>(shut_down(&shared, name, shutdown_timeout).await)
+    })?;
+    std::process::exit(code)
+}
+
+/// Drains connections after the first signal; returns the exit code.
+async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
+    // `ctrl_c()`/`terminate()` count from their first poll: subscribe to the second signal
+    // before saying that one would be heard, or a quick second signal could be missed.
+    let mut second = pin!(next_signal());
+    let early = poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx))).await;
+    log!(
+        ALWAYS,
+        "{signal} received: stopping (up to {timeout:?}; signal again to exit now)"
+    );
+    shared.shutdown.trigger();
+
+    let drained = async {
+        while shared.stats.active.load(Relaxed) > 0 {
+            // Polling is fine here: it runs only during shutdown, for a few seconds at most.
+            runtime::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let mut drained = pin!(runtime::time::timeout(timeout, drained));
+    // The second-signal future must not be polled again once it has completed (with an
+    // error: then only the timeout or the drain can end the wait).
+    let mut second_live = early.is_pending();
+    let mut early = match early {
+        Poll::Ready(r) => Some(r),
+        Poll::Pending => None,
+    };
+    let code = poll_fn(|cx| {
+        let second_result = match early.take() {
+            Some(r) => Some(r),
+            None if second_live => match second.as_mut().poll(cx) {
+                Poll::Ready(r) => {
+                    second_live = false;
+                    Some(r)
+                }
+                Poll::Pending => None,
+            },
+            None => None,
+        };
+        match second_result {
+            Some(Ok(name)) => {
+                log!(ALWAYS, "second {name}: exiting now");
+                return Poll::Ready(exit_code_for(name));
+            }
+            Some(Err(e)) => log!(ALWAYS, "warning: cannot wait for a second signal: {e}"),
+            None => {}
+        }
+        if let Poll::Ready(r) = drained.as_mut().poll(cx) {
+            if r.is_err() {
+                log!(
+                    ALWAYS,
+                    "shutdown timeout: closing {} connections",
+                    shared.stats.active.load(Relaxed)
+                );
+            }
+            return Poll::Ready(0);
+        }
+        Poll::Pending
+    })
+    .await;
+    eprintln!(
+        "server: {}",
+        shared.stats.snapshot().summary(shared.config.framing)
+    );
+    code
+}
+
+/// Resolves with the name of the first SIGINT or SIGTERM to arrive.
+async fn next_signal() -> io::Result<&'static str> {
+    let mut int = pin!(runtime::signal::ctrl_c());
+    let mut term = pin!(runtime::signal::terminate());
+    poll_fn(|cx| {
+        if let Poll::Ready(r) = int.as_mut().poll(cx) {
+            return Poll::Ready(r.map(|()| "SIGINT"));
+        }
+        term.as_mut().poll(cx).map(|r| r.map(|()| "SIGTERM"))
+    })
+    .await
+}
+
+/// The conventional status of a process ended by `signal`: 128 + its number.
+fn exit_code_for(signal: &str) -> i32 {
+    128 + if signal == "SIGINT" {
+        libc::SIGINT
+    } else {
+        libc::SIGTERM
+    }
+}
+
+fn bind_error(addr: SocketAddr, e: &io::Error) -> String {
+    let hint = match e.kind() {
+        ErrorKind::AddrInUse => " (is another server running on that port?)",
+        ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            " (ports below 1024 need privileges; pick a port of 1024 or above)"
+        }
+        ErrorKind::AddrNotAvailable => " (that address is not one of this machine's)",
+        _ => "",
+    };
+    format!("cannot listen on {addr}: {e}{hint}")
+}

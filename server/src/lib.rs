@@ -1,0 +1,113 @@
+//! The reverse server: a TCP service that answers each line (or frame) with its reversal,
+//! built on the `runtime` crate. The protocol is specified in `shared/reverse-protocol.md`.
+//!
+//! # Layout
+//!
+//! The crate is a library plus a thin binary (`src/main.rs`, command line and signals), so
+//! the pieces can be tested on their own and reused by the benchmarks:
+//!
+//! - [`framing`]: the protocol as pure, synchronous decoders over byte buffers. No sockets,
+//!   no time; exhaustively unit- and property-tested.
+//! - [`conn`]: one connection, as a plain `async fn` over a `TcpStream`: wait until readable
+//!   holding no buffer, read everything there is, decode, write the batched replies, repeat.
+//! - [`server`]: the accept loop, `--max-connections`, and binding.
+//! - [`pool`]: per-thread read/output buffer pools, so idle connections own no buffers.
+//! - [`shutdown`]: the broadcast that tells the accept loop and connections to finish.
+//! - [`stats`]: counters for the exit summary.
+//! - [`rlimit`]: raising the open-files limit at start-up.
+//!
+//! # Running one in-process
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use server::{Config, Shared};
+//!
+//! let rt = runtime::Runtime::new()?;
+//! let listener = server::server::bind("127.0.0.1:0".parse().unwrap())?;
+//! let shared = Arc::new(Shared::new(Config::default()));
+//! rt.block_on(async move {
+//!     let listener = runtime::net::TcpListener::from_std(listener)?;
+//!     server::server::serve(listener, shared).await;
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod log;
+
+pub mod conn;
+pub mod framing;
+pub mod pool;
+pub mod rlimit;
+pub mod server;
+pub mod shutdown;
+pub mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use framing::{Framing, Limits};
+use shutdown::Shutdown;
+use stats::Stats;
+
+/// Default `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default `--idle-timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default `--shutdown-timeout`.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection closed by the server keeps reading (and discarding) what the client
+/// still sends, so that the close does not turn into a reset that could destroy replies the
+/// client has not read yet. See [`conn`].
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
+
+/// Everything that shapes how connections are served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Which framing the server speaks.
+    pub framing: Framing,
+    /// `--max-line` and `--max-frame`.
+    pub limits: Limits,
+    /// Connections beyond this many open ones are refused.
+    pub max_connections: usize,
+    /// Close connections that make no progress for this long; `None` never does.
+    pub idle_timeout: Option<Duration>,
+    /// Upper bound on the lingering close (see [`DEFAULT_LINGER`]).
+    pub linger: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            framing: Framing::default(),
+            limits: Limits::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            linger: DEFAULT_LINGER,
+        }
+    }
+}
+
+/// State shared by the accept loop and every connection.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configuration, fixed at start-up.
+    pub config: Config,
+    /// Counters for the summary.
+    pub stats: Stats,
+    /// Fired on SIGINT/SIGTERM.
+    pub shutdown: Arc<Shutdown>,
+}
+
+impl Shared {
+    /// Fresh state for a server with `config`.
+    pub fn new(config: Config) -> Shared {
+        Shared {
+            config,
+            stats: Stats::default(),
+            shutdown: Arc::new(Shutdown::new()),
+        }
+    }
+}

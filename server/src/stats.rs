@@ -1,0 +1,146 @@
+//! Counters for the exit summary.
+//!
+//! Connections update them once per read or write (not per line) with relaxed atomics: they
+//! are statistics, read once at exit, and need no ordering with anything else. The one counter
+//! that steers behaviour, `active`, is only incremented by the accept loop (so the
+//! `--max-connections` check there is exact) and decremented by [`ActiveGuard`]'s `Drop`, which
+//! runs even if a connection task panics or is dropped mid-flight.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::framing::Framing;
+
+/// Server-wide counters.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections accepted and served.
+    pub connections: AtomicU64,
+    /// Connections refused because of `--max-connections`.
+    pub refused: AtomicU64,
+    /// Connections open right now.
+    pub active: AtomicUsize,
+    /// Lines, frames or chunks answered.
+    pub replies: AtomicU64,
+    /// Bytes read from clients.
+    pub bytes_in: AtomicU64,
+    /// Bytes written to clients.
+    pub bytes_out: AtomicU64,
+    /// Connections closed by `--idle-timeout`.
+    pub idle_timeouts: AtomicU64,
+}
+
+/// A point-in-time copy of [`Stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// See [`Stats::connections`].
+    pub connections: u64,
+    /// See [`Stats::refused`].
+    pub refused: u64,
+    /// See [`Stats::active`].
+    pub active: usize,
+    /// See [`Stats::replies`].
+    pub replies: u64,
+    /// See [`Stats::bytes_in`].
+    pub bytes_in: u64,
+    /// See [`Stats::bytes_out`].
+    pub bytes_out: u64,
+    /// See [`Stats::idle_timeouts`].
+    pub idle_timeouts: u64,
+}
+
+impl Stats {
+    /// Reads every counter.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            connections: self.connections.load(Relaxed),
+            refused: self.refused.load(Relaxed),
+            active: self.active.load(Relaxed),
+            replies: self.replies.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            idle_timeouts: self.idle_timeouts.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn add_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Relaxed);
+    }
+
+    pub(crate) fn add_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Relaxed);
+    }
+
+    pub(crate) fn add_replies(&self, n: u64) {
+        if n > 0 {
+            self.replies.fetch_add(n, Relaxed);
+        }
+    }
+}
+
+impl Snapshot {
+    /// The one-line exit summary, e.g.
+    /// `summary: 3 connections served (0 refused), 12 lines answered, 60 bytes in, 60 bytes out`.
+    pub fn summary(&self, framing: Framing) -> String {
+        format!(
+            "summary: {} connections served ({} refused, {} idle timeouts, {} still open), \
+             {} {} answered, {} bytes in, {} bytes out",
+            self.connections,
+            self.refused,
+            self.idle_timeouts,
+            self.active,
+            self.replies,
+            framing.unit(),
+            self.bytes_in,
+            self.bytes_out,
+        )
+    }
+}
+
+/// Counts one connection as active for as long as it lives.
+#[derive(Debug)]
+pub struct ActiveGuard(Arc<crate::Shared>);
+
+impl ActiveGuard {
+    /// Marks one more connection active. Call only from the accept loop.
+    pub fn new(shared: Arc<crate::Shared>) -> ActiveGuard {
+        shared.stats.active.fetch_add(1, Relaxed);
+        shared.stats.connections.fetch_add(1, Relaxed);
+        ActiveGuard(shared)
+    }
+
+    /// The shared server state, which the guard keeps alive.
+    pub fn shared(&self) -> &Arc<crate::Shared> {
+        &self.0
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.stats.active.fetch_sub(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_the_framing_unit() {
+        let s = Snapshot {
+            connections: 3,
+            replies: 12,
+            bytes_in: 60,
+            bytes_out: 61,
+            ..Snapshot::default()
+        };
+        let line = s.summary(Framing::Line);
+        assert!(line.starts_with("summary: 3 connections served"), "{line}");
+        assert!(
+            line.contains("12 lines answered, 60 bytes in, 61 bytes out"),
+            "{line}"
+        );
+        assert!(s.summary(Framing::Length).contains("12 frames answered"));
+        assert!(!line.contains('\n'));
+    }
+}
