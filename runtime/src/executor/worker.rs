@@ -130,7 +130,11 @@ impl WorkerContext {
             return Err(task);
         };
         let shared = &self.shared;
-        let pushed_to_queue = if is_yield {
+        // Wake-ups delivered by the reactor (while this core is parked or
+        // giving the reactor a turn) keep their order: timers come due in
+        // deadline order, sockets in event order. The LIFO slot is for tasks
+        // woken by the task that is running, and would reverse that order.
+        let pushed_to_queue = if is_yield || core.in_park {
             core.run_queue.push_back(task, &shared.inject);
             true
         } else {
