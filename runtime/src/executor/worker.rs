@@ -100,6 +100,12 @@ impl Core {
         self.lifo.is_some() || !self.run_queue.is_empty()
     }
 
+    /// More than one task in hand: worth waking a sleeper to share them
+    /// (one task is best run right here, where its wake-up arrived).
+    fn should_notify_others(&self) -> bool {
+        !self.is_searching && usize::from(self.lifo.is_some()) + self.run_queue.len() > 1
+    }
+
     fn publish_stats(&self, shared: &Shared) {
         let m = &shared.remotes[self.index].metrics;
         m.polls.store(self.stats.polls, Ordering::Relaxed);
@@ -282,7 +288,7 @@ impl WorkerContext {
     fn maintenance(&self, core: Box<Core>) -> Box<Core> {
         let (core, woken) = self.with_parker(core, |p| p.poll_reactor());
         core.publish_stats(&self.shared);
-        if woken > 0 && !core.run_queue.is_empty() {
+        if woken > 0 && core.should_notify_others() {
             self.shared.notify_parked();
         }
         core
@@ -330,7 +336,7 @@ impl WorkerContext {
             if core.has_tasks() {
                 // The reactor handed us work.
                 core.is_searching = !idle.unpark_worker_by_id(index);
-                if !core.run_queue.is_empty() {
+                if core.should_notify_others() {
                     shared.notify_parked();
                 }
                 return core;
