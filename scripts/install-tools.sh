@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the third-party programs the test suite and the book checks use:
-# socat and netcat (real clients the end-to-end tests drive the server with).
+# socat and netcat (real clients the end-to-end tests drive the server with) and
+# wrk (the HTTP load generator the hyper example is measured with).
 # Debian/Ubuntu; run as root or with sudo. Safe to run again: it skips what is there.
 set -euo pipefail
 
 need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v nc >/dev/null 2>&1 || need+=(netcat-openbsd)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ "${#need[@]}" -eq 0 ]; then
-  echo "install-tools: socat and nc already installed"
+  echo "install-tools: socat, nc and wrk already installed"
   exit 0
 fi
 SUDO=""

@@ -4,6 +4,12 @@
 //!
 //! `poll_close` shuts the write direction down (sends FIN), which is what
 //! `AsyncWriteExt::close` means for a socket.
+//!
+//! A naming trap: with `futures::AsyncReadExt` in scope, `stream.split()`
+//! resolves to the *trait's* by-value `split` (a lock-based pair), not
+//! [`TcpStream::split`]. Call `TcpStream::split(&mut stream)` or
+//! `stream.into_split()` to get ours (no lock: the reactor keeps separate read
+//! and write waker slots).
 
 use std::io::{self, IoSlice};
 use std::net::Shutdown;

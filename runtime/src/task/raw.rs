@@ -331,7 +331,10 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // SAFETY: we hold RUNNING, so we have exclusive access to the stage;
         // the future never moves out of its heap cell (it is pinned there).
         cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
-            Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
+            Stage::Running(future) => {
+                // SAFETY: as above: pinned in its heap cell until dropped there.
+                unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
+            }
             _ => unreachable!("polled a task that is not running"),
         })
     }));
@@ -407,6 +410,7 @@ fn store_output_and_complete<F: Future, S: Schedule>(
         // SAFETY: JOIN_WAKER is set and the task is complete: the runner may
         // read the cell; the JoinHandle does not touch it.
         cell.join_waker.with(|w| {
+            // SAFETY: see above.
             if let Some(w) = unsafe { &*w } {
                 w.wake_by_ref();
             }
