@@ -19,6 +19,8 @@ const EXAMPLES: &[&str] = &[
     "timers",
     "http_hello",
     "http_hello_tokio",
+    "raw_epoll",
+    "blocking_server",
 ];
 
 /// How long one self-test may take (they take well under a second each
@@ -114,6 +116,18 @@ fn self_test(name: &str) {
         output.contains(&format!("{name}: self-test passed")),
         "example {name} did not report success: {output}"
     );
+}
+
+/// The book's starting point: the original sample's design on raw epoll.
+#[test]
+fn example_raw_epoll() {
+    self_test("raw_epoll");
+}
+
+/// The book's thread-per-connection baseline.
+#[test]
+fn example_blocking_server() {
+    self_test("blocking_server");
 }
 
 #[test]
