@@ -188,6 +188,9 @@ fn run(cli: Cli) -> Result<(), String> {
 
         // Detached: the accept loop ends by itself when the shutdown broadcast fires.
         let _accept_loop = runtime::spawn(server::server::serve(listener, Arc::clone(&shared)));
+        if server::log::enabled(server::log::CONN) {
+            runtime::spawn(report_metrics(Duration::from_secs(5)));
+        }
         eprintln!(
             "server: listening on {local}, {workers} worker{}, {} framing",
             if workers == 1 { "" } else { "s" },
@@ -264,10 +267,25 @@ async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
     })
     .await;
     eprintln!(
-        "server: {}",
-        shared.stats.snapshot().summary(shared.config.framing)
+        "server: {}; {}",
+        shared.stats.snapshot().summary(shared.config.framing),
+        server::stats::runtime_line(&runtime::Handle::current().metrics())
     );
     code
+}
+
+/// With `-v`: the runtime's counters every few seconds, to watch a loaded server.
+async fn report_metrics(every: Duration) {
+    let mut ticks = runtime::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        log!(
+            server::log::CONN,
+            "{}",
+            server::stats::runtime_line(&runtime::Handle::current().metrics())
+        );
+    }
 }
 
 /// Resolves with the name of the first SIGINT or SIGTERM to arrive.

@@ -97,6 +97,31 @@ impl Snapshot {
     }
 }
 
+/// The runtime's counters in one line: `runtime: 2 workers, 10 tasks spawned, ...`.
+///
+/// Appended to the exit summary and printed every few seconds with `-v`.
+pub fn runtime_line(m: &runtime::RuntimeMetrics) -> String {
+    let per_wait = if m.epoll_waits == 0 {
+        0.0
+    } else {
+        m.epoll_events as f64 / m.epoll_waits as f64
+    };
+    format!(
+        "runtime: {} workers, {} tasks spawned ({} alive), {} polls, {} steals, {} parks, \
+         {} epoll_waits ({per_wait:.1} events/wait), queues {} global + {:?} local, {} timers",
+        m.workers,
+        m.tasks_spawned,
+        m.tasks_alive,
+        m.polls,
+        m.steals,
+        m.parks,
+        m.epoll_waits,
+        m.global_queue_depth,
+        m.local_queue_depths,
+        m.timers_pending,
+    )
+}
+
 /// Counts one connection as active for as long as it lives.
 #[derive(Debug)]
 pub struct ActiveGuard(Arc<crate::Shared>);
@@ -141,6 +166,19 @@ mod tests {
             "{line}"
         );
         assert!(s.summary(Framing::Length).contains("12 frames answered"));
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn runtime_line_reports_the_counters() {
+        let rt = runtime::Builder::new().worker_threads(2).build().unwrap();
+        rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+        let line = runtime_line(&rt.metrics());
+        assert!(
+            line.starts_with("runtime: 2 workers, 1 tasks spawned (0 alive)"),
+            "{line}"
+        );
+        assert!(line.contains("events/wait"), "{line}");
         assert!(!line.contains('\n'));
     }
 }
