@@ -61,6 +61,23 @@
 //! ```
 //!
 //! The book in `book/` walks through every part of it.
+//!
+//! # Using it
+//!
+//! ```toml
+//! [dependencies]
+//! runtime = { git = "<repository URL>" }        # or { path = "../runtime" }
+//! # runtime = { git = "...", features = ["futures-io"] }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`] and its halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
+//!
+//! Without features the only dependencies are `libc`, `slab` and
+//! `pin-project-lite`.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
