@@ -1,0 +1,93 @@
+//! The two comparison servers speak the protocol, and the load generator drives them.
+
+use bench::client::{self, PipelineOpts, Until};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server(Child, SocketAddr);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(bin: &str) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args([&port.to_string(), "--workers", "2", "--max-line", "200"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    assert!(
+        client::wait_listening(addr, Duration::from_secs(10)),
+        "{bin} not listening"
+    );
+    Server(child, addr)
+}
+
+fn exchange(addr: SocketAddr, chunks: &[&[u8]], half_close: bool) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for c in chunks {
+        s.write_all(c).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if half_close {
+        s.shutdown(Shutdown::Write).unwrap();
+    }
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    out
+}
+
+fn check(bin: &str) {
+    let srv = start(bin);
+    let addr = srv.1;
+    client::probe(addr).unwrap();
+    // One byte per write, CR LF, EOF with an unterminated tail.
+    let bytes: Vec<&[u8]> = b"ab\r\nxyz".chunks(1).collect();
+    assert_eq!(exchange(addr, &bytes, true), b"ba\r\nzyx");
+    // `exit` flushes earlier replies, answers nothing after it.
+    assert_eq!(exchange(addr, &[b"one\nexit\ntwo\n"], false), b"eno\n");
+    // A too-long line (--max-line 200), sent in pieces.
+    let long = vec![b'a'; 250];
+    assert_eq!(
+        exchange(addr, &[b"ok\n", &long[..100], &long[100..]], false),
+        b"ko\nerror: line longer than 200 bytes\n"
+    );
+    let batches = client::make_batches(8, 16, 7);
+    let r = client::pipelined(&PipelineOpts {
+        addr,
+        conns: 8,
+        batches: &batches,
+        duration: Duration::from_millis(200),
+        record_rtt: true,
+        threads: 2,
+        cpus: &[],
+    })
+    .unwrap();
+    assert!(r.replies > 0 && r.rtts_ns.len() as u64 * 16 == r.replies);
+    let churn = client::one_line_conns(addr, 4, Until::Count(50), false, &[]).unwrap();
+    assert_eq!(churn.completed, 50);
+    let idle = client::one_line_conns(addr, 16, Until::Count(100), true, &[]).unwrap();
+    assert_eq!(idle.kept.len(), 100);
+}
+
+#[test]
+fn raw_epoll_server() {
+    check(env!("CARGO_BIN_EXE_raw_epoll_server"));
+}
+
+#[test]
+fn tokio_server() {
+    check(env!("CARGO_BIN_EXE_tokio_server"));
+}
