@@ -141,6 +141,7 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) ->
     end
 }
 
+// ANCHOR: serve
 /// The read-decode-write loop; returns why it stopped.
 async fn serve(
     stream: &mut TcpStream,
@@ -168,7 +169,9 @@ async fn serve(
         }
     }
 }
+// ANCHOR_END: serve
 
+// ANCHOR: read_and_answer
 /// Reads until the socket would block, answering as it goes. `None` when drained.
 async fn read_and_answer(
     stream: &mut TcpStream,
@@ -212,7 +215,9 @@ async fn read_and_answer(
         }
     }
 }
+// ANCHOR_END: read_and_answer
 
+// ANCHOR: write_all
 /// Writes all of `out`, moving the idle deadline on every bit of progress.
 async fn write_all(
     stream: &mut TcpStream,
@@ -246,6 +251,7 @@ async fn write_all(
     }
     Ok(())
 }
+// ANCHOR_END: write_all
 
 enum Wait {
     Readable,
@@ -254,6 +260,7 @@ enum Wait {
     Error(io::Error),
 }
 
+// ANCHOR: wait_readable
 /// Waits for input without holding any buffer, unless shutdown or the idle timer comes first.
 async fn wait_readable(stream: &TcpStream, idle: &mut IdleTimer<'_>, stop: &mut Listener) -> Wait {
     let mut readable = pin!(stream.readable());
@@ -271,7 +278,9 @@ async fn wait_readable(stream: &TcpStream, idle: &mut IdleTimer<'_>, stop: &mut 
     })
     .await
 }
+// ANCHOR_END: wait_readable
 
+// ANCHOR: linger
 /// Shuts down our sending side, then reads and discards until the client closes too, for at
 /// most `limit` and [`LINGER_MAX_BYTES`].
 async fn linger(stream: &TcpStream, limit: Duration) {
@@ -304,6 +313,7 @@ async fn linger(stream: &TcpStream, limit: Duration) {
     };
     let _ = runtime::time::timeout(limit, drain).await;
 }
+// ANCHOR_END: linger
 
 /// The idle deadline and the runtime timer that watches it.
 ///
@@ -316,13 +326,16 @@ struct IdleTimer<'a> {
 }
 
 impl IdleTimer<'_> {
+    // ANCHOR: touch
     /// Progress was made: push the deadline out.
     fn touch(&mut self) {
         if let Some(period) = self.period {
             self.deadline = Some(Instant::now() + period);
         }
     }
+    // ANCHOR_END: touch
 
+    // ANCHOR: poll_expired
     /// `Ready` once the deadline has passed; never, without an idle timeout.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let (Some(mut sleep), Some(deadline)) = (self.sleep.as_mut().as_pin_mut(), self.deadline)
@@ -339,6 +352,7 @@ impl IdleTimer<'_> {
             sleep.as_mut().reset(deadline);
         }
     }
+    // ANCHOR_END: poll_expired
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ pub struct PooledBuf {
     kind: Kind,
 }
 
+// ANCHOR: read_buf
 /// Takes a read buffer: exactly [`READ_BUF_SIZE`] bytes long.
 pub fn read_buf() -> PooledBuf {
     let buf = take(Kind::Read).unwrap_or_else(|| vec![0; READ_BUF_SIZE]);
@@ -58,6 +59,7 @@ pub fn read_buf() -> PooledBuf {
         kind: Kind::Read,
     }
 }
+// ANCHOR_END: read_buf
 
 /// Takes an empty output buffer (which may have capacity left from earlier use).
 pub fn out_buf() -> PooledBuf {
@@ -86,6 +88,7 @@ fn take(kind: Kind) -> Option<Vec<u8>> {
     }
 }
 
+// ANCHOR: drop
 impl Drop for PooledBuf {
     fn drop(&mut self) {
         let mut buf = std::mem::take(&mut self.buf);
@@ -113,6 +116,7 @@ impl Drop for PooledBuf {
         };
     }
 }
+// ANCHOR_END: drop
 
 impl Deref for PooledBuf {
     type Target = Vec<u8>;

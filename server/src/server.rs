@@ -59,6 +59,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(listener)
 }
 
+// ANCHOR: serve
 /// Accepts connections until the shutdown signal fires, serving each in its own task.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     let mut stop = shared.shutdown.listener();
@@ -88,7 +89,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
     log!(DEBUG, "stopped accepting");
 }
+// ANCHOR_END: serve
 
+// ANCHOR: admit
 fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     if shared.stats.active.load(Relaxed) >= shared.config.max_connections {
         refuse(&stream, peer, shared);
@@ -102,6 +105,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
         conn::handle(stream, peer, guard.shared()).await;
     });
 }
+// ANCHOR_END: admit
 
 fn refuse(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     shared.stats.refused.fetch_add(1, Relaxed);
@@ -120,9 +124,11 @@ fn refuse(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
+// ANCHOR: is_resource_exhaustion
 fn is_resource_exhaustion(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
 }
+// ANCHOR_END: is_resource_exhaustion

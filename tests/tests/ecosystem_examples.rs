@@ -21,6 +21,7 @@ const EXAMPLES: &[&str] = &[
     "http_hello_tokio",
     "raw_epoll",
     "blocking_server",
+    "global_queue",
 ];
 
 /// How long one self-test may take (they take well under a second each
@@ -128,6 +129,12 @@ fn example_raw_epoll() {
 #[test]
 fn example_blocking_server() {
     self_test("blocking_server");
+}
+
+/// The book's first multithreaded executor: one global queue, N threads.
+#[test]
+fn example_global_queue() {
+    self_test("global_queue");
 }
 
 #[test]

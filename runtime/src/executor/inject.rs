@@ -13,10 +13,12 @@ use super::queue::Local;
 use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
 use crate::task::raw::Notified;
 
+// ANCHOR: inject_struct
 pub(crate) struct Inject {
     queue: Mutex<Queue>,
     len: AtomicUsize,
 }
+// ANCHOR_END: inject_struct
 
 struct Queue {
     tasks: VecDeque<Notified>,
@@ -42,6 +44,7 @@ impl Inject {
         self.len() == 0
     }
 
+    // ANCHOR: inject_push
     /// Queues a task. After `close`, the task is released instead.
     pub(crate) fn push(&self, task: Notified) {
         let mut q = lock(&self.queue);
@@ -53,6 +56,7 @@ impl Inject {
         q.tasks.push_back(task);
         self.len.store(q.tasks.len(), Ordering::SeqCst);
     }
+    // ANCHOR_END: inject_push
 
     pub(crate) fn push_batch(&self, tasks: impl Iterator<Item = Notified>) {
         let mut q = lock(&self.queue);
@@ -65,6 +69,7 @@ impl Inject {
         self.len.store(q.tasks.len(), Ordering::SeqCst);
     }
 
+    // ANCHOR: inject_pop
     pub(crate) fn pop(&self) -> Option<Notified> {
         if self.is_empty() {
             return None;
@@ -74,6 +79,7 @@ impl Inject {
         self.len.store(q.tasks.len(), Ordering::SeqCst);
         task
     }
+    // ANCHOR_END: inject_pop
 
     /// Moves up to `max` tasks into `local`, returning one more to run now.
     pub(crate) fn pop_into(&self, local: &mut Local, max: usize) -> Option<Notified> {

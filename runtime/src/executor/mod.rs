@@ -367,10 +367,7 @@ impl Builder {
 
 fn run_worker_thread(handle: Handle, core: Box<Core>) {
     let _runtime = context::enter_runtime(handle.clone());
-    let cx = WorkerContext {
-        shared: handle.shared.clone(),
-        core: std::cell::RefCell::new(None),
-    };
+    let cx = WorkerContext::new(handle.shared.clone(), None);
     let _worker = context::enter_worker(&cx);
     let mut core = cx.run(core);
     WorkerContext::drain(&mut core);
@@ -637,10 +634,7 @@ fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F) -> F::Out
             unparker: shared.remotes[0].unparker.clone(),
         });
         let waker = Waker::from(main.clone());
-        let cx = WorkerContext {
-            shared: shared.clone(),
-            core: std::cell::RefCell::new(Some(core)),
-        };
+        let cx = WorkerContext::new(shared.clone(), Some(core));
         let _worker = context::enter_worker(&cx);
         let _return = CoreReturn { shared, cx: &cx };
         let is_woken = || main.woken.load(std::sync::atomic::Ordering::SeqCst);

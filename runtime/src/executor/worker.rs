@@ -5,7 +5,7 @@
 //!            +--------------------------- every EVENT_INTERVAL ticks: non-blocking reactor turn
 //!            v
 //! tick --> LIFO slot --> local queue --> inject queue --> steal from a random victim --> park
-//!   ^    (every GLOBAL_QUEUE_INTERVAL ticks the inject queue is checked first)        |
+//!   ^    (every ~100 µs of work the inject queue is checked first)                       |
 //!   +-------------------------------------------------------------------------------+
 //! ```
 //!
@@ -17,7 +17,8 @@
 //!   queue.
 //! * **Fairness.** A task that wakes *itself* (it yielded) goes to the back of
 //!   the local queue, not the slot. The inject queue is checked first every
-//!   `GLOBAL_QUEUE_INTERVAL` ticks, and the reactor gets a non-blocking turn
+//!   ~100 µs of work (the interval in ticks adapts to how long ticks take), and
+//!   the reactor gets a non-blocking turn
 //!   every `EVENT_INTERVAL` ticks, so neither remote work nor I/O waits for the
 //!   local queue to drain.
 //! * **Searching and parking** follow the protocol in `idle.rs`.
@@ -37,8 +38,15 @@ use crate::sync::Ordering;
 use crate::task::raw::Notified;
 use std::sync::Arc;
 
-/// Ticks between checks of the inject queue before the local queue.
+/// Ticks between checks of the inject queue before the local queue, at first.
+/// Retuned at every check so that the checks happen about every
+/// `GLOBAL_QUEUE_TARGET` of work: a worker whose tasks take 10 µs each must
+/// look far more often (in ticks) than one whose tasks take 100 ns, or remote
+/// work waits behind its local queue for milliseconds.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+const GLOBAL_QUEUE_TARGET: std::time::Duration = std::time::Duration::from_micros(100);
+const GLOBAL_QUEUE_INTERVAL_MIN: u32 = 2;
+const GLOBAL_QUEUE_INTERVAL_MAX: u32 = 127;
 /// Ticks between non-blocking reactor turns.
 pub(crate) const EVENT_INTERVAL: u32 = 61;
 /// Tasks run from the LIFO slot back to back before the queue gets a turn.
@@ -56,6 +64,11 @@ pub(crate) struct WorkerStats {
 pub(crate) struct Core {
     pub(crate) index: usize,
     tick: u32,
+    /// Ticks left until the next inject-queue-first check, the current
+    /// interval, and when the last check happened (see GLOBAL_QUEUE_TARGET).
+    global_countdown: u32,
+    global_interval: u32,
+    global_checked_at: std::time::Instant,
     lifo: Option<Notified>,
     run_queue: Local,
     is_searching: bool,
@@ -86,6 +99,9 @@ impl Core {
         Box::new(Core {
             index,
             tick: 0,
+            global_countdown: GLOBAL_QUEUE_INTERVAL,
+            global_interval: GLOBAL_QUEUE_INTERVAL,
+            global_checked_at: std::time::Instant::now(),
             lifo: None,
             run_queue,
             is_searching: false,
@@ -106,6 +122,25 @@ impl Core {
         !self.is_searching && usize::from(self.lifo.is_some()) + self.run_queue.len() > 1
     }
 
+    /// Sets the next interval so that `global_interval` ticks take about
+    /// `GLOBAL_QUEUE_TARGET`, judging by how long the last ones took. One
+    /// clock read per interval, not per task.
+    fn retune_global_interval(&mut self) {
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(self.global_checked_at);
+        self.global_checked_at = now;
+        let per_tick = elapsed.as_nanos() / u128::from(self.global_interval.max(1));
+        let ideal = GLOBAL_QUEUE_TARGET.as_nanos() / per_tick.max(1);
+        // Move halfway towards the ideal: one odd interval (a long park, a
+        // page fault) should not swing the next one to an extreme.
+        let next = (u128::from(self.global_interval) + ideal) / 2;
+        self.global_interval = next.clamp(
+            u128::from(GLOBAL_QUEUE_INTERVAL_MIN),
+            u128::from(GLOBAL_QUEUE_INTERVAL_MAX),
+        ) as u32;
+        self.global_countdown = self.global_interval;
+    }
+
     fn publish_stats(&self, shared: &Shared) {
         let m = &shared.remotes[self.index].metrics;
         m.polls.store(self.stats.polls, Ordering::Relaxed);
@@ -122,6 +157,10 @@ pub(crate) fn new_queue() -> (queue::Steal, Local) {
 pub(crate) struct WorkerContext {
     pub(crate) shared: Arc<Shared>,
     pub(crate) core: RefCell<Option<Box<Core>>>,
+    /// Wakers of tasks that yielded (`task::yield_now`): woken only once
+    /// this worker has looked at every other source of work, so that a task
+    /// that yields in a loop really lets queued and remote tasks run first.
+    pub(crate) deferred: RefCell<Vec<std::task::Waker>>,
 }
 
 impl WorkerContext {
@@ -163,6 +202,56 @@ impl WorkerContext {
     }
     // ANCHOR_END: schedule_local
 
+    pub(crate) fn new(shared: Arc<Shared>, core: Option<Box<Core>>) -> WorkerContext {
+        WorkerContext {
+            shared,
+            core: RefCell::new(core),
+            deferred: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Records a yielding task's waker (see `deferred`). Returns `false` if
+    /// the list is busy (re-entrant use), in which case the caller wakes
+    /// the task directly.
+    pub(crate) fn defer(&self, waker: &std::task::Waker) -> bool {
+        match self.deferred.try_borrow_mut() {
+            Ok(mut list) => {
+                list.push(waker.clone());
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Wakes the deferred tasks into the back of the local queue. Returns
+    /// whether there were any.
+    fn wake_deferred(&self, core: Box<Core>) -> (Box<Core>, bool) {
+        if self.deferred.borrow().is_empty() {
+            return (core, false);
+        }
+        let mut core = core;
+        // Like the reactor's wake-ups: to the back of the queue, in order,
+        // without notifying anyone from inside the loop.
+        core.in_park = true;
+        self.put_core(core);
+        // Wake outside the borrow (a waker may be foreign code), then give
+        // the vector back so its capacity is reused: no allocation per round.
+        let mut wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        let mut list = self.deferred.borrow_mut();
+        if list.is_empty() {
+            *list = wakers;
+        }
+        let mut core = self.take_core();
+        core.in_park = false;
+        if core.should_notify_others() {
+            self.shared.notify_parked();
+        }
+        (core, true)
+    }
+
     fn take_core(&self) -> Box<Core> {
         match self.core.borrow_mut().take() {
             Some(core) => core,
@@ -198,6 +287,13 @@ impl WorkerContext {
         if let Some(task) = self.next_task(&mut core) {
             return (self.run_task(task, core), true);
         }
+        // Our queue and the inject queue are empty. Tasks that yielded here
+        // come before stealing: they are runnable, and their data is here.
+        let (core, woke) = self.wake_deferred(core);
+        if woke {
+            return (core, true);
+        }
+        let mut core = core;
         if let Some(task) = self.steal_work(&mut core) {
             return (self.run_task(task, core), true);
         }
@@ -208,7 +304,9 @@ impl WorkerContext {
     // ANCHOR: next_task
     fn next_task(&self, core: &mut Core) -> Option<Notified> {
         let shared = &*self.shared;
-        if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        core.global_countdown -= 1;
+        if core.global_countdown == 0 {
+            core.retune_global_interval();
             if let Some(task) = shared.inject.pop() {
                 return Some(task);
             }
@@ -287,6 +385,8 @@ impl WorkerContext {
     /// Periodic housekeeping while busy: let timers and I/O in, publish stats.
     fn maintenance(&self, core: Box<Core>) -> Box<Core> {
         let (core, woken) = self.with_parker(core, |p| p.poll_reactor());
+        // Yielded tasks must not wait for the queues to run dry.
+        let (core, _) = self.wake_deferred(core);
         core.publish_stats(&self.shared);
         if woken > 0 && core.should_notify_others() {
             self.shared.notify_parked();
@@ -313,7 +413,14 @@ impl WorkerContext {
     // ANCHOR: worker_park
     /// Sleeps until there is work, we are notified, shutdown starts, or
     /// `extra_wake` says so (the `block_on` future of a current-thread runtime).
-    pub(crate) fn park(&self, mut core: Box<Core>, extra_wake: &dyn Fn() -> bool) -> Box<Core> {
+    pub(crate) fn park(&self, core: Box<Core>, extra_wake: &dyn Fn() -> bool) -> Box<Core> {
+        let mut core = self.park_until_woken(core, extra_wake);
+        // Time asleep is not time spent on tasks (see retune_global_interval).
+        core.global_checked_at = std::time::Instant::now();
+        core
+    }
+
+    fn park_until_woken(&self, mut core: Box<Core>, extra_wake: &dyn Fn() -> bool) -> Box<Core> {
         if core.has_tasks() {
             return core;
         }

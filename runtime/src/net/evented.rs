@@ -95,13 +95,18 @@ impl<T: AsRawFd> Evented<T> {
     }
     // ANCHOR_END: poll_transfer
 
+    // ANCHOR: try_transfer
     /// One attempt without waiting: `WouldBlock` if the fd is not known to be
-    /// ready (or turned out not to be).
-    pub(crate) fn try_io<R>(
+    /// ready (or turned out not to be). Like
+    /// [`poll_transfer`](Self::poll_transfer), a short transfer clears
+    /// readiness at once, so the caller's next `try_` call says `WouldBlock`
+    /// without a system call that would only return `EAGAIN`.
+    pub(crate) fn try_transfer(
         &self,
         direction: Direction,
-        op: impl FnOnce(&T) -> io::Result<R>,
-    ) -> io::Result<R> {
+        len: usize,
+        op: impl FnOnce(&T) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         let Some(ev) = self.registration.io.ready_event(direction) else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
@@ -109,6 +114,10 @@ impl<T: AsRawFd> Evented<T> {
             return Err(shutdown_error());
         }
         match op(self.get_ref()) {
+            Ok(n) if n > 0 && n < len => {
+                self.clear(ev);
+                Ok(n)
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.clear(ev);
                 Err(e)
@@ -116,12 +125,14 @@ impl<T: AsRawFd> Evented<T> {
             r => r,
         }
     }
+    // ANCHOR_END: try_transfer
 
     fn clear(&self, ev: ReadyEvent) {
         self.registration.io.clear_readiness(ev);
     }
 }
 
+// ANCHOR: drop
 impl<T: AsRawFd> Drop for Evented<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
@@ -132,3 +143,4 @@ impl<T: AsRawFd> Drop for Evented<T> {
         }
     }
 }
+// ANCHOR_END: drop

@@ -136,6 +136,7 @@ macro_rules! write_methods {
             /// s.write_all(b"hello world").await.unwrap();
             /// # });
             /// ```
+            // ANCHOR: write_all
             pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
                 let stream: &TcpStream = self.stream();
                 while !buf.is_empty() {
@@ -151,6 +152,7 @@ macro_rules! write_methods {
                 }
                 Ok(())
             }
+            // ANCHOR_END: write_all
 
             /// Writes several buffers with one system call where possible.
             ///
@@ -238,6 +240,7 @@ pub struct ReadHalf<'a>(pub(super) &'a TcpStream);
 #[derive(Debug)]
 pub struct WriteHalf<'a>(pub(super) &'a TcpStream);
 
+// ANCHOR: owned_halves
 /// Owned read half of a [`TcpStream`], from [`TcpStream::into_split`].
 #[derive(Debug)]
 pub struct OwnedReadHalf(Arc<TcpStream>);
@@ -248,11 +251,14 @@ pub struct OwnedReadHalf(Arc<TcpStream>);
 /// [`shutdown`](OwnedWriteHalf::shutdown) to send FIN.
 #[derive(Debug)]
 pub struct OwnedWriteHalf(Arc<TcpStream>);
+// ANCHOR_END: owned_halves
 
+// ANCHOR: split_owned
 pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
     let stream = Arc::new(stream);
     (OwnedReadHalf(stream.clone()), OwnedWriteHalf(stream))
 }
+// ANCHOR_END: split_owned
 
 /// How the generated methods reach the stream.
 pub(crate) trait AsStream {

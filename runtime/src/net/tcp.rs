@@ -111,12 +111,14 @@ impl TcpListener {
     ///     let (_s, _peer) = std::future::poll_fn(|cx| l.poll_accept(cx)).await.unwrap();
     /// });
     /// ```
+    // ANCHOR: poll_accept
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = ready!(self
             .io
             .poll_io(cx, Direction::Read, |l| socket::accept(l.as_raw_fd())))?;
         Poll::Ready(TcpStream::from_evented(stream, true).map(|s| (s, peer)))
     }
+    // ANCHOR_END: poll_accept
 
     /// The address this listener is bound to.
     ///
@@ -213,6 +215,7 @@ impl TcpStream {
         }))
     }
 
+    // ANCHOR: connect_one
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         let (stream, in_progress) = socket::connect(&addr)?;
         let stream = TcpStream::from_evented(stream, !in_progress)?;
@@ -224,6 +227,7 @@ impl TcpStream {
         }
         Ok(stream)
     }
+    // ANCHOR_END: connect_one
 
     fn from_evented(stream: std::net::TcpStream, initially_ready: bool) -> io::Result<TcpStream> {
         Ok(TcpStream {
@@ -349,6 +353,7 @@ impl TcpStream {
     /// assert_eq!(n, 1);
     /// # });
     /// ```
+    // ANCHOR: poll_read
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -358,6 +363,7 @@ impl TcpStream {
             socket::recv(s.as_raw_fd(), buf)
         })
     }
+    // ANCHOR_END: poll_read
 
     /// Poll-based write.
     ///
@@ -370,6 +376,7 @@ impl TcpStream {
     /// assert_eq!(n, 3);
     /// # });
     /// ```
+    // ANCHOR: poll_write
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -378,6 +385,7 @@ impl TcpStream {
             socket::send(s.as_raw_fd(), buf)
         })
     }
+    // ANCHOR_END: poll_write
 
     /// Poll-based vectored write (one `sendmsg` for several buffers).
     ///
@@ -420,11 +428,13 @@ impl TcpStream {
     /// assert_eq!(s.try_read(&mut buf).unwrap(), 1);
     /// # });
     /// ```
+    // ANCHOR: readable
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| self.io.poll_ready(cx, Direction::Read))
             .await
             .map(drop)
     }
+    // ANCHOR_END: readable
 
     /// Waits until the socket is writable.
     ///
@@ -456,10 +466,13 @@ impl TcpStream {
     /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
     /// # });
     /// ```
+    // ANCHOR: try_read
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
         self.io
-            .try_io(Direction::Read, |s| socket::recv(s.as_raw_fd(), buf))
+            .try_transfer(Direction::Read, len, |s| socket::recv(s.as_raw_fd(), buf))
     }
+    // ANCHOR_END: try_read
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
     ///
@@ -472,8 +485,9 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |s| socket::send(s.as_raw_fd(), buf))
+        self.io.try_transfer(Direction::Write, buf.len(), |s| {
+            socket::send(s.as_raw_fd(), buf)
+        })
     }
 
     /// Shuts down the read, write, or both halves of the connection.
@@ -490,9 +504,11 @@ impl TcpStream {
     /// assert_eq!(peer.read(&mut [0; 4]).await.unwrap(), 0);
     /// # });
     /// ```
+    // ANCHOR: shutdown
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
+    // ANCHOR_END: shutdown
 }
 
 super::split::stream_methods!(TcpStream);

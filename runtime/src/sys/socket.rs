@@ -130,6 +130,7 @@ pub(crate) fn listen(addr: &SocketAddr) -> io::Result<TcpListener> {
 /// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`, retrying `EINTR` and the
 /// network errors that Linux reports on the *accepting* socket for a connection
 /// that already died (`ECONNABORTED`, ...): those concern the dead peer, not us.
+// ANCHOR: accept
 pub(crate) fn accept(listener: RawFd) -> io::Result<(TcpStream, SocketAddr)> {
     loop {
         let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
@@ -158,9 +159,11 @@ pub(crate) fn accept(listener: RawFd) -> io::Result<(TcpStream, SocketAddr)> {
         }
     }
 }
+// ANCHOR_END: accept
 
 /// Starts a non-blocking connect. `Ok((stream, true))` means the connection is
 /// still in progress: wait for writability, then check `take_error`.
+// ANCHOR: connect
 pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
     let fd = new_socket(addr)?;
     let (raw, len) = to_raw(addr);
@@ -181,6 +184,7 @@ pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
         Err(e) => Err(context(e, format_args!("connect to {addr}"))),
     }
 }
+// ANCHOR_END: connect
 
 /// `recv` into `buf`, retrying `EINTR`.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
@@ -196,6 +200,7 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 
 /// `send` with `MSG_NOSIGNAL`, so a peer that went away gives `EPIPE` rather
 /// than killing the process with `SIGPIPE`. Retries `EINTR`.
+// ANCHOR: send
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     loop {
         // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
@@ -206,6 +211,7 @@ pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
         }
     }
 }
+// ANCHOR_END: send
 
 /// `sendmsg` of several buffers at once with `MSG_NOSIGNAL`. Retries `EINTR`.
 pub(crate) fn send_vectored(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {

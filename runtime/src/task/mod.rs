@@ -93,9 +93,16 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        // A wake during our own poll: the harness re-queues the task at the
-        // back of the local queue once this poll returns.
-        cx.waker().wake_by_ref();
+        // On a worker, the wake-up is deferred until the worker has looked at
+        // every other source of work (its queue, the inject queue, other
+        // workers, the reactor): a task yielding in a loop then cannot keep
+        // remote tasks waiting. Elsewhere, wake at once; the harness re-queues
+        // a task that woke itself at the back of the queue.
+        let deferred =
+            crate::executor::context::with_worker(|w| w.is_some_and(|w| w.defer(cx.waker())));
+        if !deferred {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

@@ -19,6 +19,7 @@ impl ChunkFramer {
         ChunkFramer::default()
     }
 
+    // ANCHOR: decode
     /// Appends `input` reversed byte by byte to `out` (one reply per non-empty read).
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Decoded {
         if self.closed || input.is_empty() {
@@ -30,6 +31,7 @@ impl ChunkFramer {
             close: None,
         }
     }
+    // ANCHOR_END: decode
 
     /// End of input: nothing is pending, so only closes.
     pub fn finish(&mut self, _out: &mut Vec<u8>) -> Decoded {

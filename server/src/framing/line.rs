@@ -56,6 +56,7 @@ impl LineFramer {
         }
     }
 
+    // ANCHOR: decode
     /// Consumes all of `input`, appending the replies to every line it completes to `out`.
     pub fn decode(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Decoded {
         let mut done = Decoded::default();
@@ -103,6 +104,7 @@ impl LineFramer {
         self.buffer_tail(input, out, &mut done);
         done
     }
+    // ANCHOR_END: decode
 
     /// End of input: answers a non-empty unterminated tail, then closes.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Decoded {
@@ -178,6 +180,7 @@ impl LineFramer {
         }
     }
 
+    // ANCHOR: buffer_tail
     /// Keeps the bytes after the last LF, unless they already prove the line too long.
     fn buffer_tail(&mut self, tail: &[u8], out: &mut Vec<u8>, done: &mut Decoded) {
         if tail.is_empty() {
@@ -194,6 +197,7 @@ impl LineFramer {
         }
         self.partial.extend_from_slice(tail);
     }
+    // ANCHOR_END: buffer_tail
 
     fn too_long(&mut self, out: &mut Vec<u8>, done: &mut Decoded) {
         use std::io::Write;
@@ -202,11 +206,13 @@ impl LineFramer {
         self.close(CloseReason::LineTooLong, done);
     }
 
+    // ANCHOR: close
     fn close(&mut self, reason: CloseReason, done: &mut Decoded) {
         self.closed = true;
         self.partial = Vec::new();
         done.close = Some(reason);
     }
+    // ANCHOR_END: close
 }
 
 #[cfg(test)]
@@ -319,12 +325,14 @@ mod tests {
         assert_eq!(whole(b"EXIT\n").0, b"TIXE\n");
     }
 
+    // ANCHOR: exit_split_across_reads
     #[test]
     fn exit_split_across_reads() {
         let (out, close, _) = run(100, &[b"a\nex", b"it", b"\nb\n"]);
         assert_eq!(out, b"a\n");
         assert_eq!(close, Some(CloseReason::Exit));
     }
+    // ANCHOR_END: exit_split_across_reads
 
     #[test]
     fn input_after_close_is_ignored() {
@@ -471,6 +479,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
+        // ANCHOR: any_chunking
         #[test]
         fn any_chunking_matches_the_model(
             input in input_strategy(),
@@ -485,6 +494,7 @@ mod tests {
             let (out, _, _) = run(max_line, &chunks);
             prop_assert_eq!(out, model(&input, max_line));
         }
+        // ANCHOR_END: any_chunking
 
         #[test]
         fn one_byte_at_a_time_matches_the_model(input in input_strategy(), max_line in 0usize..24) {
