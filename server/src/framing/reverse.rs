@@ -7,20 +7,32 @@
 //! reversal because for it the two orders coincide.
 
 /// Appends the reversal of `content` to `out`: by `char` if it is valid UTF-8, else by byte.
+///
+/// Both cases start with one bulk copy and an in-place byte reversal (which the compiler
+/// vectorises). Reversing the bytes of UTF-8 text reverses the order of its characters but
+/// also the bytes *inside* each multi-byte character, which now reads continuation bytes
+/// first and its lead byte last; a second pass flips each such run back.
 pub fn reverse_content(content: &[u8], out: &mut Vec<u8>) {
-    if content.is_ascii() {
-        out.extend(content.iter().rev());
-        return;
-    }
-    match std::str::from_utf8(content) {
-        Ok(text) => {
-            out.reserve(content.len());
-            let mut scratch = [0u8; 4];
-            for c in text.chars().rev() {
-                out.extend_from_slice(c.encode_utf8(&mut scratch).as_bytes());
+    let utf8_multibyte = !content.is_ascii() && std::str::from_utf8(content).is_ok();
+    let start = out.len();
+    out.extend_from_slice(content);
+    let reversed = &mut out[start..];
+    reversed.reverse();
+    if utf8_multibyte {
+        let mut i = 0;
+        while i < reversed.len() {
+            if reversed[i] < 0x80 {
+                i += 1;
+                continue;
             }
+            // Valid UTF-8, reversed: continuation bytes (0b10xx_xxxx), then the lead byte.
+            let mut lead = i;
+            while reversed[lead] & 0xC0 == 0x80 {
+                lead += 1;
+            }
+            reversed[i..=lead].reverse();
+            i = lead + 1;
         }
-        Err(_) => out.extend(content.iter().rev()),
     }
 }
 
