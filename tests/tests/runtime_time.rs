@@ -85,7 +85,9 @@ fn overdue_timers_complete_in_deadline_order() {
     for (name, rt) in rts {
         rt.block_on(bounded(name, async {
             let order = Arc::new(Mutex::new(Vec::new()));
-            let base = Instant::now() + Duration::from_millis(10);
+            // Far enough ahead that all timers are registered before the first
+            // one is due, even on a very slow run (valgrind).
+            let base = Instant::now() + Duration::from_millis(200);
             // (Yield once first so that `bounded`'s own timer is registered.)
             runtime::task::yield_now().await;
             let pending_before = runtime::Handle::current().metrics().timers_pending;
@@ -106,7 +108,8 @@ fn overdue_timers_complete_in_deadline_order() {
                 runtime::task::yield_now().await;
             }
             // ...then keep the only worker busy past all the deadlines.
-            let busy = Duration::from_millis(40);
+            let busy =
+                (base + Duration::from_millis(N + 30)).saturating_duration_since(Instant::now());
             if name.starts_with("multi") {
                 runtime::spawn(async move { std::thread::sleep(busy) })
                     .await
