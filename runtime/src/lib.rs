@@ -78,6 +78,21 @@
 //!
 //! Without features the only dependencies are `libc`, `slab` and
 //! `pin-project-lite`.
+//!
+//! # Coming from tokio
+//!
+//! | tokio | here |
+//! |---|---|
+//! | `tokio::runtime::Runtime::new()`, `Builder::new_multi_thread()` | [`Runtime::new()`], [`Builder::new()`] |
+//! | `Builder::new_current_thread()` | [`Builder::new_current_thread()`] |
+//! | `tokio::spawn`, `task::spawn_blocking`, `task::yield_now` | [`spawn`], [`spawn_blocking`], [`task::yield_now`] |
+//! | `JoinHandle`, `JoinError` | [`JoinHandle`], [`JoinError`] (same methods) |
+//! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
+//! | `tokio::time::{sleep, sleep_until, timeout, interval}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::interval`] |
+//! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::Terminate)` |
+//! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
+//! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
+//! | `runtime.metrics()` (unstable there) | [`Runtime::metrics()`] (stable, no cfg flag) |
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -16,6 +16,14 @@ use crate::sys::signal as sys;
 use std::sync::Arc;
 
 /// Which signal to listen for.
+///
+/// ```
+/// use runtime::signal::{signal, SignalKind};
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let _term = signal(SignalKind::Terminate).unwrap();
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {
     /// `SIGINT`: Ctrl-C in a terminal.

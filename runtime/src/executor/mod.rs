@@ -795,6 +795,15 @@ impl Handle {
 }
 
 /// Returned by [`Handle::enter`]; leaves the runtime context when dropped.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// {
+///     let _guard = rt.handle().enter();
+///     assert!(runtime::Handle::try_current().is_some());
+/// }
+/// assert!(runtime::Handle::try_current().is_none());
+/// ```
 #[derive(Debug)]
 #[must_use = "the runtime is only current while the guard lives"]
 pub struct EnterGuard {

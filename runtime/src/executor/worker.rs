@@ -38,6 +38,10 @@ use crate::sync::Ordering;
 use crate::task::raw::Notified;
 use std::sync::Arc;
 
+/// Whether counters are kept: always, except in the `--cfg runtime_no_metrics`
+/// build that exists only to measure what keeping them costs.
+pub(crate) const METRICS: bool = !cfg!(runtime_no_metrics);
+
 /// Ticks between checks of the inject queue before the local queue, at first.
 /// Retuned at every check so that the checks happen about every
 /// `GLOBAL_QUEUE_TARGET` of work: a worker whose tasks take 10 µs each must
@@ -141,7 +145,12 @@ impl Core {
         self.global_countdown = self.global_interval;
     }
 
+    /// (With `--cfg runtime_no_metrics` every counter update compiles to
+    /// nothing: that build exists only to measure what the metrics cost.)
     fn publish_stats(&self, shared: &Shared) {
+        if !METRICS {
+            return;
+        }
         let m = &shared.remotes[self.index].metrics;
         m.polls.store(self.stats.polls, Ordering::Relaxed);
         m.steals.store(self.stats.steals, Ordering::Relaxed);
@@ -342,7 +351,9 @@ impl WorkerContext {
                 continue;
             }
             if let Some(task) = shared.remotes[victim].steal.steal_into(&mut core.run_queue) {
-                core.stats.steals += 1;
+                if METRICS {
+                    core.stats.steals += 1;
+                }
                 return Some(task);
             }
         }
@@ -361,7 +372,9 @@ impl WorkerContext {
                 self.shared.notify_parked();
             }
         }
-        core.stats.polls += 1;
+        if METRICS {
+            core.stats.polls += 1;
+        }
         self.put_core(core);
         task.run();
         let mut lifo_polls = 0;
@@ -375,7 +388,9 @@ impl WorkerContext {
                 return core;
             }
             lifo_polls += 1;
-            core.stats.polls += 1;
+            if METRICS {
+                core.stats.polls += 1;
+            }
             self.put_core(core);
             next.run();
         }
@@ -431,7 +446,9 @@ impl WorkerContext {
         if idle.transition_worker_to_parked(index, was_searching) {
             shared.notify_if_work_pending();
         }
-        core.stats.parks += 1;
+        if METRICS {
+            core.stats.parks += 1;
+        }
         core.publish_stats(shared);
         loop {
             if shared.is_shutdown() || extra_wake() {

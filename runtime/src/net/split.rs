@@ -233,15 +233,57 @@ macro_rules! stream_methods {
 pub(crate) use {read_methods, stream_methods, write_methods};
 
 /// Borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
+///
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+/// # let (mut peer, _) = l.accept().await.unwrap();
+/// peer.write_all(b"ping").await.unwrap();
+/// let (mut reader, mut writer) = s.split();
+/// let mut buf = [0; 4];
+/// reader.read_exact(&mut buf).await.unwrap();
+/// writer.write_all(&buf).await.unwrap();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a>(pub(super) &'a TcpStream);
 
 /// Borrowed write half of a [`TcpStream`], from [`TcpStream::split`].
+///
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+/// # let (mut peer, _) = l.accept().await.unwrap();
+/// peer.write_all(b"ping").await.unwrap();
+/// let (mut reader, mut writer) = s.split();
+/// let mut buf = [0; 4];
+/// reader.read_exact(&mut buf).await.unwrap();
+/// writer.write_all(&buf).await.unwrap();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a>(pub(super) &'a TcpStream);
 
 // ANCHOR: owned_halves
 /// Owned read half of a [`TcpStream`], from [`TcpStream::into_split`].
+///
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+/// # let (mut peer, _) = l.accept().await.unwrap();
+/// peer.write_all(b"ping").await.unwrap();
+/// let (mut reader, mut writer) = s.into_split();
+/// let mut buf = [0; 4];
+/// reader.read_exact(&mut buf).await.unwrap();
+/// writer.write_all(&buf).await.unwrap();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct OwnedReadHalf(Arc<TcpStream>);
 
@@ -249,6 +291,20 @@ pub struct OwnedReadHalf(Arc<TcpStream>);
 ///
 /// Dropping it does not shut the connection down; call
 /// [`shutdown`](OwnedWriteHalf::shutdown) to send FIN.
+///
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+/// # let (mut peer, _) = l.accept().await.unwrap();
+/// peer.write_all(b"ping").await.unwrap();
+/// let (mut reader, mut writer) = s.into_split();
+/// let mut buf = [0; 4];
+/// reader.read_exact(&mut buf).await.unwrap();
+/// writer.write_all(&buf).await.unwrap();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct OwnedWriteHalf(Arc<TcpStream>);
 // ANCHOR_END: owned_halves

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use crate::executor::worker::METRICS;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::sys::epoll::{Epoll, Event, INTEREST};
 use crate::sys::eventfd::EventFd;
@@ -210,10 +211,12 @@ impl Reactor {
             // EFAULT); nothing useful can be done but not to spin.
             debug_assert!(false, "{e}");
         }
-        self.stats.waits.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .events
-            .fetch_add(driver.events.len() as u64, Ordering::Relaxed);
+        if METRICS {
+            self.stats.waits.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .events
+                .fetch_add(driver.events.len() as u64, Ordering::Relaxed);
+        }
         self.dispatch(&driver.events, &mut wakers);
         if blocking && wait_for != Some(Duration::ZERO) {
             self.timers.take_expired(Instant::now(), &mut wakers);

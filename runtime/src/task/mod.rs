@@ -79,6 +79,14 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// Future returned by [`yield_now`].
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let fut: runtime::task::YieldNow = runtime::task::yield_now();
+///     fut.await;
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

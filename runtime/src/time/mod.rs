@@ -61,6 +61,15 @@ fn far_future_or(t: Option<Instant>) -> Instant {
 ///
 /// It registers with the runtime's timer queue when first polled (so it can be
 /// created anywhere), and leaves it when it completes or is dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let sleep: runtime::time::Sleep = runtime::time::sleep(Duration::from_millis(1));
+///     sleep.await;
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
@@ -236,6 +245,15 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 
 pin_project_lite::pin_project! {
     /// Future returned by [`timeout`] and [`timeout_at`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let t: runtime::time::Timeout<_> = runtime::time::timeout(Duration::from_secs(1), async { 3 });
+    ///     assert_eq!(t.await, Ok(3));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     #[derive(Debug)]
     pub struct Timeout<F> {
@@ -312,6 +330,15 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 }
 
 /// See [`interval`].
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let mut ticks: runtime::time::Interval = runtime::time::interval(Duration::from_millis(1));
+///     ticks.tick().await;
+/// });
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     sleep: Sleep,
