@@ -1,17 +1,39 @@
 #!/usr/bin/env bash
-# What do the runtime's metrics cost? Builds the benchmark suite twice — as it
-# is, and with `--cfg runtime_no_metrics` (every counter update compiled out) —
-# and runs the executor benchmarks with each build, alternating, ROUNDS times.
-# Prints, per benchmark, the median of "ours" over all rounds for both builds
-# and the overhead of keeping metrics. On a noisy machine expect a few % of
-# noise either way; look at the median of the overheads, not one row.
+# What do the runtime's metrics cost? Builds twice — as it is, and with
+# `--cfg runtime_no_metrics` (every counter update compiled out) — and compares:
 #
-# Usage: scripts/metrics-cost.sh [ROUNDS]   (default 3; each round ~1 min)
+# 1. instructions (stable on a noisy machine): the fixed workload
+#    bench/src/bin/metrics_workload.rs (~220,000 polls on a current-thread
+#    runtime) under valgrind's callgrind, 3 runs per build, medians;
+# 2. with --time: the executor benchmarks' times, both builds alternating,
+#    ROUNDS times (default 3, ~1 min each). Expect several % of noise per row
+#    on a shared machine; look at the median of the overheads.
+#
+# Usage: scripts/metrics-cost.sh [--time [ROUNDS]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds="${1:-3}"
+command -v valgrind >/dev/null || { echo "metrics-cost: needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+
+cargo build -q --release -p bench --bin metrics_workload
+RUSTFLAGS="--cfg runtime_no_metrics" cargo build -q --release -p bench --bin metrics_workload --target-dir target/nometrics
+count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 2>&1 | sed -n 's/.*Collected : //p'; }
+with_i=(); without_i=()
+for _ in 1 2 3; do
+  with_i+=("$(count target/release/metrics_workload)")
+  without_i+=("$(count target/nometrics/release/metrics_workload)")
+done
+python3 - "${with_i[*]}" "${without_i[*]}" <<'PY'
+import statistics, sys
+w = statistics.median(int(x) for x in sys.argv[1].split())
+wo = statistics.median(int(x) for x in sys.argv[2].split())
+print(f"instructions, ~220k polls: with metrics {w:,}  without {wo:,}  overhead {(w / wo - 1) * 100:.2f}%")
+print(f"  (runs: with {sys.argv[1]}; without {sys.argv[2]})")
+PY
+
+[ "${1:-}" = "--time" ] || exit 0
+rounds="${2:-3}"
 
 cargo build -q --release -p bench
 RUSTFLAGS="--cfg runtime_no_metrics" cargo build -q --release -p bench --target-dir target/nometrics
