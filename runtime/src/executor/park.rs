@@ -63,6 +63,23 @@ pub(crate) fn pair(reactor: Option<std::sync::Arc<Reactor>>) -> (Parker, Unparke
     )
 }
 
+impl Inner {
+    /// EMPTY -> `parked`. Returns `false` (and consumes the notification) if
+    /// an unpark came first: then the caller must not sleep.
+    fn announce(&self, parked: usize) -> bool {
+        match self
+            .state
+            .compare_exchange(EMPTY, parked, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(_) => {
+                self.state.swap(EMPTY, Ordering::SeqCst);
+                false
+            }
+        }
+    }
+}
+
 impl Parker {
     // ANCHOR: park
     /// Sleeps until unparked, or until the reactor delivered events (if this
@@ -81,34 +98,16 @@ impl Parker {
             .as_ref()
             .and_then(|r| r.try_lock_driver().map(|d| (r, d)))
         {
-            match inner.state.compare_exchange(
-                EMPTY,
-                PARKED_DRIVER,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => {}
-                Err(_) => {
-                    inner.state.swap(EMPTY, Ordering::SeqCst);
-                    return;
-                }
+            if !inner.announce(PARKED_DRIVER) {
+                return;
             }
             reactor.turn(&mut driver, None);
             inner.state.swap(EMPTY, Ordering::SeqCst);
             return;
         }
         let mut guard = lock(&inner.mutex);
-        match inner.state.compare_exchange(
-            EMPTY,
-            PARKED_CONDVAR,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ) {
-            Ok(_) => {}
-            Err(_) => {
-                inner.state.swap(EMPTY, Ordering::SeqCst);
-                return;
-            }
+        if !inner.announce(PARKED_CONDVAR) {
+            return;
         }
         loop {
             guard = wait(&inner.condvar, guard);

@@ -135,10 +135,7 @@ impl Task {
     /// Cancels the task at runtime shutdown: if nobody is polling it, drops the
     /// future now (on this thread).
     pub(crate) fn shutdown(self) {
-        let raw = self.0;
-        std::mem::forget(self);
-        // SAFETY: we pass our reference on to the shutdown routine.
-        unsafe { (raw.header().vtable.shutdown)(raw.0) }
+        shutdown_reference(self.into_raw());
     }
 
     /// Gives up the reference without decrementing (the caller accounts for
@@ -165,8 +162,7 @@ impl Drop for Task {
 impl Notified {
     /// Polls the task (or cancels it). Consumes the reference.
     pub(crate) fn run(self) {
-        let raw = self.0;
-        std::mem::forget(self);
+        let raw = self.into_raw();
         // SAFETY: the reference is handed to the poll routine.
         unsafe { (raw.header().vtable.poll)(raw.0) }
     }
@@ -175,12 +171,10 @@ impl Notified {
     /// whose pool shut down): drops its future here, so its `JoinHandle`
     /// resolves to a cancellation error instead of waiting forever.
     pub(crate) fn shutdown(self) {
-        let raw = self.0;
-        std::mem::forget(self);
-        // SAFETY: we pass our reference on to the shutdown routine.
-        unsafe { (raw.header().vtable.shutdown)(raw.0) }
+        shutdown_reference(self.into_raw());
     }
 
+    /// Gives up the reference without decrementing.
     pub(crate) fn into_raw(self) -> RawTask {
         let raw = self.0;
         std::mem::forget(self);
@@ -199,6 +193,12 @@ impl Drop for Notified {
         // A queue dropped without being run (runtime shutdown).
         drop_reference(self.0);
     }
+}
+
+/// Hands one owned reference to the task's shutdown routine (see `shutdown`).
+fn shutdown_reference(raw: RawTask) {
+    // SAFETY: the caller owned a reference and passes it on.
+    unsafe { (raw.header().vtable.shutdown)(raw.0) }
 }
 
 fn drop_reference(raw: RawTask) {
