@@ -14,6 +14,7 @@
 //! build. A lost, duplicated, reordered or corrupted line shows up as a mismatch.
 
 mod reliability_support;
+mod server_support;
 
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

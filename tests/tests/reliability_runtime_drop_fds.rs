@@ -11,6 +11,7 @@
 
 mod reliability_support;
 mod runtime_support;
+mod server_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};

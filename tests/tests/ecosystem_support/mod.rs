@@ -8,27 +8,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use runtime::net::{TcpListener, TcpStream};
 
-/// Upper bound for any single test body: a bug makes the test fail, not hang.
-pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+#[path = "../runtime_support/mod.rs"]
+mod runtime_support;
 
-/// A multi-threaded runtime with `n` workers.
-pub fn multi(n: usize) -> runtime::Runtime {
-    runtime::Builder::new()
-        .worker_threads(n)
-        .build()
-        .expect("build multi-thread runtime")
-}
-
-/// A current-thread runtime.
-pub fn current() -> runtime::Runtime {
-    runtime::Builder::new_current_thread()
-        .build()
-        .expect("build current-thread runtime")
-}
+// Each test binary uses a different subset.
+#[allow(unused_imports)]
+pub use runtime_support::{current, multi, TEST_TIMEOUT};
 
 /// Runs `fut` to completion on `rt`, failing the test if it takes longer
 /// than `TEST_TIMEOUT`.

@@ -1,10 +1,10 @@
 //! Helpers shared by the `reliability_*` tests (each binary includes this module with
 //! `mod reliability_support;`).
 //!
-//! - [`ServerProc`] runs the real `server` binary like `server_support::Server` does (port 0,
-//!   address learnt from the startup line, stderr collected by a thread), with two extras the
-//!   fault tests need: the binary can be the *release* build ([`release_server_bin`]), and the
-//!   child can be started under a lowered open-files limit ([`ServerProc::start_with`]).
+//! - [`ServerProc`] is `server_support::Server` (port 0, address learnt from the startup
+//!   line, stderr collected by a thread) with two extras the fault tests need: the binary can
+//!   be the *release* build ([`release_server_bin`]), and the child can be started under a
+//!   lowered open-files limit ([`ServerProc::start_with`]).
 //! - `/proc` readers for another process: resident memory, CPU time, open descriptors.
 //! - [`env_or`]: the knobs that scale the big tests down (or up) from the environment.
 //!
@@ -12,63 +12,26 @@
 
 #![allow(dead_code)]
 
-use std::io::{self, BufRead, BufReader};
-use std::net::SocketAddr;
+// Every reliability test binary also declares `mod server_support;`.
+use crate::server_support as server;
+
+// Each test binary uses a different subset.
+#[allow(unused_imports)]
+pub use server::{eventually, raise_own_nofile, rss_kib, server_bin, PATIENCE};
+
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::str::FromStr;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::thread;
-use std::time::{Duration, Instant};
-
-/// Upper bound for anything that should take milliseconds; huge on purpose (loaded machine).
-pub const PATIENCE: Duration = Duration::from_secs(60);
-
-/// `target/<profile>` of the running test executable (`target/<profile>/deps/<test>`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test executable is in target/<profile>/deps")
-        .to_path_buf()
-}
-
-fn cargo_build_server(release: bool) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "server", "--bin", "server", "--quiet"]);
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build -p server");
-    assert!(status.success(), "cargo build -p server failed: {status}");
-}
-
-/// The `server` binary of the same profile as the tests, built on first use.
-pub fn server_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = profile_dir();
-        cargo_build_server(dir.file_name().is_some_and(|n| n == "release"));
-        let bin = dir.join("server");
-        assert!(bin.exists(), "server binary not found at {}", bin.display());
-        bin
-    })
-}
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// The *release* `server` binary (`cargo build --release -p server`, once per process):
 /// for the throughput test, where a debug build would measure the debug build.
 pub fn release_server_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        cargo_build_server(true);
-        let dir = profile_dir();
-        let target = dir.parent().expect("target directory");
-        let bin = target.join("release").join("server");
-        assert!(bin.exists(), "server binary not found at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| server::build_server(true))
 }
 
 /// A knob from the environment, or `default`.
@@ -81,31 +44,6 @@ pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
             .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid value")),
         Err(_) => default,
     }
-}
-
-/// Sets this process's `RLIMIT_NOFILE` soft limit to its hard limit; returns it.
-pub fn raise_own_nofile() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit for getrlimit to fill in.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim.rlim_cur = lim.rlim_max;
-    // SAFETY: `lim` is a valid rlimit; setrlimit only reads it.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    lim.rlim_cur
-}
-
-/// Resident memory of process `pid`, in KiB (`VmRSS` in /proc/PID/status).
-pub fn rss_kib(pid: u32) -> u64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/PID/status")
 }
 
 /// CPU time (user + system, all threads) process `pid` has used so far.
@@ -139,32 +77,20 @@ pub fn fds_below(pid: u32, limit: u64) -> usize {
         .count()
 }
 
-/// `true` once `f` returns true, checking every few milliseconds up to `limit`.
-pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(20));
+/// A running `server` process: `server_support::Server` plus what the fault tests need.
+pub struct ServerProc(server::Server);
+
+impl std::ops::Deref for ServerProc {
+    type Target = server::Server;
+    fn deref(&self) -> &server::Server {
+        &self.0
     }
 }
 
-#[derive(Default)]
-struct Log {
-    lines: Vec<String>,
-    closed: bool,
-}
-
-/// A running `server` process.
-pub struct ServerProc {
-    child: Child,
-    /// The address it listens on, from its startup line.
-    pub addr: SocketAddr,
-    log: Arc<(Mutex<Log>, Condvar)>,
+impl std::ops::DerefMut for ServerProc {
+    fn deref_mut(&mut self) -> &mut server::Server {
+        &mut self.0
+    }
 }
 
 impl ServerProc {
@@ -178,11 +104,7 @@ impl ServerProc {
     /// start-up, so only a lower hard limit really constrains it).
     pub fn start_with(bin: &Path, args: &[&str], nofile: Option<u64>) -> ServerProc {
         let mut cmd = Command::new(bin);
-        cmd.arg("0")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.arg("0").args(args);
         if let Some(n) = nofile {
             let lim = libc::rlimit {
                 rlim_cur: n,
@@ -201,58 +123,7 @@ impl ServerProc {
                 });
             }
         }
-        let mut child = cmd.spawn().expect("spawn server");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new((Mutex::new(Log::default()), Condvar::new()));
-        let sink = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match reader.read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let (lock, cv) = &*sink;
-                        lock.lock().unwrap().lines.push(line.trim_end().to_owned());
-                        cv.notify_all();
-                    }
-                }
-            }
-            let (lock, cv) = &*sink;
-            lock.lock().unwrap().closed = true;
-            cv.notify_all();
-        });
-        let mut server = ServerProc {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log,
-        };
-        let startup = server
-            .wait_for_line(|l| l.contains("listening on "), PATIENCE)
-            .unwrap_or_else(|| {
-                panic!(
-                    "server {args:?} printed no startup line; stderr: {:?}",
-                    server.stderr_lines()
-                )
-            });
-        server.addr = startup
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|a| a.trim().parse().ok())
-            .unwrap_or_else(|| panic!("cannot parse address from startup line {startup:?}"));
-        server
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Resident memory, KiB.
-    pub fn rss_kib(&self) -> u64 {
-        rss_kib(self.pid())
+        ServerProc(server::Server::spawn(cmd, args))
     }
 
     /// CPU time used so far (user + system).
@@ -265,72 +136,15 @@ impl ServerProc {
         fd_count(self.pid())
     }
 
-    /// Every stderr line so far.
-    pub fn stderr_lines(&self) -> Vec<String> {
-        self.log.0.lock().unwrap().lines.clone()
-    }
-
-    /// Waits until a stderr line satisfies `pred`; `None` if stderr closed or time ran out.
-    pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool, limit: Duration) -> Option<String> {
-        let deadline = Instant::now() + limit;
-        let (lock, cv) = &*self.log;
-        let mut log = lock.lock().unwrap();
-        loop {
-            if let Some(l) = log.lines.iter().find(|l| pred(l)) {
-                return Some(l.clone());
-            }
-            let now = Instant::now();
-            if log.closed || now >= deadline {
-                return None;
-            }
-            log = cv.wait_timeout(log, deadline - now).unwrap().0;
-        }
-    }
-
-    /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
     /// Sends SIGTERM.
     pub fn sigterm(&self) {
-        let pid = i32::try_from(self.pid()).expect("pid fits in pid_t");
-        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our own unreaped
-        // child, so it cannot have been reused.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill: {}", io::Error::last_os_error());
-    }
-
-    /// Waits (up to `limit`) for the process to exit; returns the status.
-    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server did not exit within {limit:?}; stderr: {:?}",
-                self.stderr_lines()
-            );
-            // No blocking wait with a timeout exists for a child: poll its status.
-            thread::sleep(Duration::from_millis(10));
-        }
+        self.signal(libc::SIGTERM);
     }
 
     /// Sends SIGTERM and waits (up to `limit`) for the exit; returns the status.
     pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
         self.sigterm();
         self.wait_exit(limit)
-    }
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        if self.is_running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

@@ -27,29 +27,43 @@ use std::time::{Duration, Instant};
 /// Upper bound for anything that should take milliseconds; huge on purpose (loaded CI).
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
-/// Path of the `server` binary, built on first use.
+/// `target/<profile>` of the running test executable (`target/<profile>/deps/<test>`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test executable is in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Runs `cargo build -p server` (with the `cargo` that runs the tests) and returns the
+/// binary's path: the tests' profile, or `--release`.
+pub fn build_server(release: bool) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "server", "--bin", "server", "--quiet"]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build -p server");
+    assert!(status.success(), "cargo build -p server failed: {status}");
+    let dir = profile_dir();
+    let bin = if release {
+        dir.parent()
+            .expect("target dir")
+            .join("release")
+            .join("server")
+    } else {
+        dir.join("server")
+    };
+    assert!(bin.exists(), "server binary not found at {}", bin.display());
+    bin
+}
+
+/// Path of the `server` binary of the tests' profile, built on first use.
 pub fn server_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        // .../target/<profile>/deps/server_e2e-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable is in target/<profile>/deps")
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "server", "--bin", "server", "--quiet"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build -p server");
-        assert!(status.success(), "cargo build -p server failed: {status}");
-        let bin = profile_dir.join("server");
-        assert!(bin.exists(), "server binary not found at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| build_server(profile_dir().file_name().is_some_and(|n| n == "release")))
 }
 
 /// Runs the binary with `args` to completion (for argument errors, --help, ...).
@@ -119,8 +133,15 @@ impl Server {
 
     /// Starts `server <args>` as given; waits for the startup line.
     pub fn start_exact(args: &[&str]) -> Server {
-        let mut child = Command::new(server_bin())
-            .args(args)
+        let mut cmd = Command::new(server_bin());
+        cmd.args(args);
+        Server::spawn(cmd, args)
+    }
+
+    /// Starts a prepared server command (any binary, extra process settings); `args` are
+    /// only for messages. Waits for the startup line and learns the address from it.
+    pub fn spawn(mut cmd: Command, args: &[&str]) -> Server {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -237,13 +258,7 @@ impl Server {
 
     /// Resident memory of the process, in KiB (from /proc/PID/status).
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc/PID/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/PID/status")
+        rss_kib(self.pid())
     }
 
     /// A connected client socket with generous timeouts.
@@ -320,6 +335,17 @@ pub fn reversed(content: &[u8]) -> Vec<u8> {
         Ok(s) => s.chars().rev().collect::<String>().into_bytes(),
         Err(_) => content.iter().rev().copied().collect(),
     }
+}
+
+/// Resident memory of process `pid`, in KiB (`VmRSS` in /proc/PID/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
 }
 
 /// Raises this test process's open-files limit (for tests with thousands of sockets).
