@@ -44,7 +44,7 @@ use crate::reactor::Reactor;
 // The executor's shared state is reached through `std`'s `Arc` even under
 // loom: loom models cover the lock-free pieces (queue, task state, parking,
 // readiness), not whole runtimes.
-use crate::sync::{lock, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+use crate::sync::{lock, AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::task::raw::{new_task, Notified, RawTask, Schedule};
 use crate::JoinHandle;
 use blocking::BlockingPool;
@@ -816,10 +816,9 @@ impl std::fmt::Debug for context::HandleGuard {
     }
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<Handle>();
-    is::<Runtime>();
-    let _ = Condvar::new;
-}
+/// `Handle` and `Runtime` must stay shareable across threads: checked at compile time.
+const _: () = {
+    const fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<Handle>();
+    is_send_sync::<Runtime>();
+};
