@@ -277,11 +277,7 @@ mod tests {
             cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..20),
             max_frame in 0usize..48,
         ) {
-            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
-            points.push(0);
-            points.push(input.len());
-            points.sort_unstable();
-            let chunks: Vec<&[u8]> = points.windows(2).map(|w| &input[w[0]..w[1]]).collect();
+            let chunks = crate::framing::cut_at(&input, &cuts);
             let (out, _, _) = run(max_frame, &chunks);
             prop_assert_eq!(out, model(&input, max_frame));
         }

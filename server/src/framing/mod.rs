@@ -252,6 +252,17 @@ impl Framer {
     }
 }
 
+/// Cuts `input` at the points proptest chose: the chunking the property tests feed the
+/// framers with (any number of pieces, empty ones included).
+#[cfg(test)]
+pub(crate) fn cut_at<'a>(input: &'a [u8], cuts: &[proptest::sample::Index]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+    points.push(0);
+    points.push(input.len());
+    points.sort_unstable();
+    points.windows(2).map(|w| &input[w[0]..w[1]]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
