@@ -169,15 +169,7 @@ fn half_close_still_gets_every_reply() {
     // replies must keep flowing on the other direction until all are delivered.
     let server = Server::start(&[]);
     let mut c = server.connect();
-    let mut request = Vec::new();
-    let mut want = Vec::new();
-    for i in 0..20_000 {
-        let line = format!("request number {i}");
-        request.extend_from_slice(line.as_bytes());
-        request.push(b'\n');
-        want.extend(reversed(line.as_bytes()));
-        want.push(b'\n');
-    }
+    let (request, want) = numbered_lines("request number", 20_000);
     let writer = write_in_background(&c, request, true);
     let got = read_to_close(&mut c);
     writer.join().unwrap();
@@ -243,15 +235,7 @@ fn client_that_never_reads_is_bounded_and_others_are_served() {
     let start = Instant::now();
     assert_eq!(round_trip(&mut good, "still here"), "ereh llits\n");
     let mut fresh = server.connect();
-    let mut request = Vec::new();
-    let mut want = Vec::new();
-    for i in 0..5_000 {
-        let l = format!("good client line {i}");
-        request.extend_from_slice(l.as_bytes());
-        request.push(b'\n');
-        want.extend(reversed(l.as_bytes()));
-        want.push(b'\n');
-    }
+    let (request, want) = numbered_lines("good client line", 5_000);
     let writer = write_in_background(&fresh, request, false);
     assert_eq!(read_n(&mut fresh, want.len()), want);
     writer.join().unwrap();

@@ -337,6 +337,21 @@ pub fn reversed(content: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `n` pipelined lines `"<text> 0\n"`, `"<text> 1\n"`, ... and the replies the server
+/// owes for them, in order.
+pub fn numbered_lines(text: &str, n: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut request = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..n {
+        let line = format!("{text} {i}");
+        request.extend_from_slice(line.as_bytes());
+        request.push(b'\n');
+        want.extend(reversed(line.as_bytes()));
+        want.push(b'\n');
+    }
+    (request, want)
+}
+
 /// Resident memory of process `pid`, in KiB (`VmRSS` in /proc/PID/status).
 pub fn rss_kib(pid: u32) -> u64 {
     let status =
