@@ -153,7 +153,12 @@ impl Future for Sleep {
         }
         ready!(coop::poll_proceed(cx));
         let deadline = this.deadline;
-        let reactor = this.reactor().clone();
+        this.reactor();
+        // Borrowed, not cloned: a pending `Sleep` is polled often, and the
+        // reactor field and the entry field can be used side by side.
+        let Some(reactor) = this.reactor.as_deref() else {
+            unreachable!("reactor() initialised it")
+        };
         if reactor.is_shut_down() {
             panic!("a timer was polled after its runtime shut down");
         }
@@ -169,10 +174,12 @@ impl Future for Sleep {
                     }
                 }
             }
-            _ => {
-                this.deregister();
+            entry => {
+                if let Some((old, _)) = entry.take() {
+                    reactor.timers.remove(old);
+                }
                 let (key, wake_reactor) = reactor.timers.insert(deadline, cx.waker().clone());
-                this.entry = Some((key, cx.waker().clone()));
+                *entry = Some((key, cx.waker().clone()));
                 if wake_reactor {
                     reactor.unpark();
                 }
