@@ -9,14 +9,21 @@ what only a browser can tell:
 2. every ```mermaid block of the book renders to an SVG diagram, and none
    renders as mermaid's "Syntax error" picture;
 3. search works: `index.html?search=WORD` fills the search results list
-   with links to chapters.
+   with links to chapters;
+4. with --screenshots DIR: one PNG per page that has diagrams, scrolled to
+   its first diagram, for a person to look at (CI keeps them as artifacts).
+
+The diagrams are drawn by book/mermaid-init.js from mdBook's plain
+`code.language-mermaid` listings (no mdbook-mermaid preprocessor), so check 2
+fails when that script does not find them, and on a diagram that does not
+parse (mermaid draws its "Syntax error" picture and rejects its promise).
 
 To keep it fast, one Chromium process does all of it: a small harness page
 loads the chapters in iframes (same origin, so it can inspect them) and
 writes what it found into its own DOM, which `--dump-dom` prints.
 
 Usage: check_book_browser.py [--book-dir book/book] [--src book/src]
-                             [--word epoll] [--jobs 4]
+                             [--word epoll] [--jobs 4] [--screenshots DIR]
 Exit status 0 when every check passes, 1 otherwise.
 """
 
@@ -130,6 +137,38 @@ def dump_dom(url: str, budget_ms: int) -> tuple[str, str]:
         return proc.stdout, proc.stderr
 
 
+# One page in a full-window iframe, scrolled to its first diagram once every
+# diagram is drawn (or after 10 s), for `chromium --screenshot`.
+SHOT = """<!doctype html><meta charset="utf-8"><title>diagram screenshot</title>
+<style>html,body{margin:0;height:100%%}iframe{border:0;width:100%%;height:100%%}</style>
+<iframe src="book/%(page)s"></iframe>
+<script>
+const f = document.querySelector('iframe');
+f.onload = async () => {
+  const d = f.contentDocument;
+  for (let i = 0; i < 100; i++) {
+    if (![...d.querySelectorAll('pre.mermaid')].some(p => !p.querySelector('svg'))) break;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  await new Promise(r => setTimeout(r, 500));   // let the page settle first
+  const first = d.querySelector('pre.mermaid'), w = f.contentWindow;
+  if (first) w.scrollTo(0, first.getBoundingClientRect().top + w.scrollY - 80);
+};
+</script>
+"""
+
+
+def screenshot(url: str, png: Path) -> bool:
+    """Saves what `url` shows in a 1280x1600 window after its scripts ran."""
+    with tempfile.TemporaryDirectory(prefix="book-chromium-") as profile:
+        cmd = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+               "--virtual-time-budget=15000", "--hide-scrollbars",
+               "--window-size=1280,1600", f"--screenshot={png}", url]
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS="disabled:")
+        subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    return png.is_file() and png.stat().st_size > 0
+
+
 def console_errors(log: str) -> list[str]:
     """Uncaught JavaScript errors from Chromium's console log lines."""
     out = []
@@ -165,6 +204,8 @@ def main() -> int:
     ap.add_argument("--src", type=Path, default=root / "book" / "src")
     ap.add_argument("--word", default="epoll")
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--screenshots", type=Path, default=None,
+                    help="directory for one PNG per page with diagrams")
     args = ap.parse_args()
     start = time.time()
 
@@ -187,10 +228,20 @@ def main() -> int:
         (site / "book").symlink_to(book, target_is_directory=True)
         names = [p for p, _ in pages] + [search_page]
         (site / "harness.html").write_text(HARNESS % {"pages": json.dumps(names), "jobs": args.jobs})
+        with_diagrams = [p for p, _ in pages if expected_mermaid[p] > 0]
+        for page in with_diagrams:
+            (site / f"shot-{page}").write_text(SHOT % {"page": page})
         server = serve(site)
+        shots_missing = []
         try:
-            url = f"http://127.0.0.1:{server.server_address[1]}/harness.html"
-            dom, log = dump_dom(url, 600_000)
+            base = f"http://127.0.0.1:{server.server_address[1]}"
+            dom, log = dump_dom(f"{base}/harness.html", 600_000)
+            if args.screenshots is not None:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                for page in with_diagrams:
+                    png = args.screenshots / (page[:-5] + ".png")
+                    if not screenshot(f"{base}/shot-{page}", png):
+                        shots_missing.append(page)
         finally:
             server.shutdown()
 
@@ -227,11 +278,15 @@ def main() -> int:
     if not hits:
         problems.append(f"search: no results for '{args.word}' in index.html?search={args.word}")
     problems.extend(f"console: {e}" for e in console_errors(log))
+    problems.extend(f"{p}: no screenshot written" for p in shots_missing)
 
     if not any(p.split(":")[0].endswith(".html") for p in problems):
         print(f"check_book_browser: {len(pages)} pages loaded, headings match the summary")
     print(f"check_book_browser: {diagrams} mermaid diagrams rendered to SVG "
           f"(sources have {sum(expected_mermaid.values())})")
+    if args.screenshots is not None:
+        shots = len([p for p in pages if expected_mermaid[p[0]] > 0]) - len(shots_missing)
+        print(f"check_book_browser: {shots} screenshots of pages with diagrams in {args.screenshots}")
     if hits:
         print(f"check_book_browser: search for '{args.word}' found {len(hits)} results, first: {hits[0]}")
     for p in problems:

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Installs the tools that build, serve and check the book:
+# Installs the tools that check the book in CI (scripts/check-book.sh):
 #
 #   mdbook             0.5.4   builds and serves the book (`mdbook serve book`)
-#   mdbook-mermaid     0.17.1  preprocessor that turns ```mermaid blocks into diagrams
-#   mdbook-linkcheck2  0.13.0  checks every link in the book (used by scripts/check-book.sh)
+#   mdbook-linkcheck2  0.13.0  checks every link in the book (CI only)
 #   chromium           (apt)   only with --with-chromium: the headless smoke test
+#
+# Reading the book needs only the first one: `cargo install mdbook --locked
+# --version 0.5.4`, then `mdbook serve book`. The ```mermaid diagrams need no
+# preprocessor (book/mermaid-init.js draws them in the browser).
 #
 # Versions are pinned and installed with `cargo install --locked`, so every
 # machine builds the same binaries. A tool already present at the pinned version
 # is skipped, so running this again takes about a second. The first run compiles
-# from source: on a 2-core machine it took 22 minutes (mdbook 7, mdbook-mermaid
-# 2.5, mdbook-linkcheck2 12.5); `--with-chromium` adds about 30 s of apt-get.
+# from source: on a shared 2-core machine mdbook took 2 min 11 s and
+# mdbook-linkcheck2 2 min 22 s of cargo build; `--with-chromium` adds about
+# 30 s of apt-get.
 #
-# Usage:  scripts/install-book-tools.sh                 # the three cargo tools
+# Usage:  scripts/install-book-tools.sh                 # the two cargo tools
 #         scripts/install-book-tools.sh --with-chromium # ... and Debian's chromium
 #
 # Set CARGO_INSTALL_ROOT to install somewhere other than ~/.cargo.
 set -euo pipefail
 
 MDBOOK_VERSION=0.5.4
-MERMAID_VERSION=0.17.1
 LINKCHECK_VERSION=0.13.0
 
 with_chromium=0
@@ -27,7 +30,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-chromium) with_chromium=1 ;;
     -h | --help)
-      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -58,7 +61,6 @@ install_crate() {
 }
 
 install_crate mdbook "$MDBOOK_VERSION"
-install_crate mdbook-mermaid "$MERMAID_VERSION"
 install_crate mdbook-linkcheck2 "$LINKCHECK_VERSION"
 
 if [ "$with_chromium" -eq 1 ]; then
