@@ -1,36 +1,24 @@
 //! End to end: every example of ours in `examples/examples/` runs its
 //! `--self-test` (server on port 0, driven by an in-process client, checked)
-//! and exits 0 within a time limit. The examples are built once, with the
-//! same cargo that runs this test, and run from the build directory.
+//! and exits 0 within a time limit.
+//!
+//! The binaries are cargo's own: a workspace `cargo test` builds every
+//! example (to check it compiles) into `target/<profile>/examples/` before it
+//! runs any test, so this file never runs `cargo build` itself. Run alone
+//! (`cargo test -p tests --test ecosystem_examples`), nothing builds them, so
+//! a binary that is missing or older than the sources fails the test with
+//! the command to build it, rather than testing stale code.
 //!
 //! Also a short smoke run of `examples/http-load.sh` (wrk against hyper on
-//! our runtime and on tokio) when `wrk` is installed.
+//! our runtime and on tokio): opt-in, as it needs `wrk`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
-/// The examples with a `--self-test` mode covered here.
-const EXAMPLES: &[&str] = &[
-    "echo",
-    "chat",
-    "proxy",
-    "timers",
-    "http_hello",
-    "http_hello_tokio",
-    "raw_epoll",
-    "blocking_server",
-    "global_queue",
-];
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long one self-test may take (they take well under a second each
 /// on an idle machine).
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long building the examples may take (hyper and tokio from scratch on
-/// a 2-core machine take a minute or two).
-const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
-
 /// `target/<profile>` of this test binary (`.../target/debug/deps/<exe>`).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
@@ -85,31 +73,55 @@ fn run_with_timeout(mut cmd: Command, limit: Duration, what: &str) -> (bool, Str
     }
 }
 
-/// Builds the examples once per test process, with the same profile as
-/// this test binary.
-fn build_examples() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let profile = profile_dir();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
-            .args(["build", "-q", "-p", "examples"]);
-        for name in EXAMPLES {
-            cmd.args(["--example", name]);
+/// The newest modification time under `path` (a file or a directory tree).
+fn newest_mtime(path: &Path) -> SystemTime {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut newest = meta.modified().expect("mtime");
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
+            newest = newest.max(newest_mtime(&entry.path()));
         }
-        if profile.file_name().and_then(|n| n.to_str()) == Some("release") {
-            cmd.arg("--release");
-        }
-        let (ok, output) = run_with_timeout(cmd, BUILD_TIMEOUT, "cargo build");
-        assert!(ok, "building the examples failed: {output}");
-        profile.join("examples")
-    })
+    }
+    newest
+}
+
+/// The example binary cargo built, checked to be newer than every source it
+/// is built from (the examples, the runtime, the lock file).
+fn example_binary(name: &str) -> PathBuf {
+    let profile = profile_dir();
+    let bin = profile.join("examples").join(name);
+    let release = if profile.file_name().and_then(|n| n.to_str()) == Some("release") {
+        " --release"
+    } else {
+        ""
+    };
+    let build = format!(
+        "build the examples with `cargo build -p examples --examples{release}` \
+         (a workspace `cargo test` does it)"
+    );
+    let built = match std::fs::metadata(&bin).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(e) => panic!("{}: {e}: {build}", bin.display()),
+    };
+    let root = workspace_root();
+    let own = format!("examples/examples/{name}.rs");
+    let sources = [own.as_str(), "examples/src", "examples/Cargo.toml"];
+    for source in sources
+        .into_iter()
+        .chain(["runtime/src", "runtime/Cargo.toml", "Cargo.lock"])
+    {
+        let changed = newest_mtime(&root.join(source));
+        assert!(
+            built >= changed,
+            "{} is older than {source}: {build}",
+            bin.display()
+        );
+    }
+    bin
 }
 
 fn self_test(name: &str) {
-    let dir = build_examples();
-    let mut cmd = Command::new(dir.join(name));
+    let mut cmd = Command::new(example_binary(name));
     cmd.arg("--self-test");
     let (ok, output) = run_with_timeout(cmd, RUN_TIMEOUT, name);
     assert!(ok, "example {name} --self-test failed: {output}");
@@ -167,21 +179,14 @@ fn example_http_hello_tokio() {
     self_test("http_hello_tokio");
 }
 
-/// `examples/http-load.sh --quick` on the binaries built above: both servers
-/// serve wrk's load with only 200s. Skipped (with a note) without `wrk`.
+/// `examples/http-load.sh --quick` on cargo's example binaries: both servers
+/// serve wrk's load with only 200s.
 #[test]
+#[ignore = "needs wrk: scripts/install-tools.sh"]
 fn http_load_script_smoke() {
-    let has_wrk = Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !has_wrk {
-        eprintln!("http_load_script_smoke: skipped, wrk is not installed (apt-get install wrk)");
-        return;
-    }
-    let dir = build_examples();
+    let server = example_binary("http_hello");
+    example_binary("http_hello_tokio");
+    let dir = server.parent().expect("target/<profile>/examples");
     let mut cmd = Command::new("bash");
     cmd.current_dir(workspace_root())
         .arg("examples/http-load.sh")

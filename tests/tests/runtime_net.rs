@@ -132,6 +132,7 @@ async fn recv_stream(mut r: OwnedReadHalf, seed: u64) -> u64 {
 /// 64 MiB flows both ways at once through owned split halves (one task reads
 /// while another writes the same socket) and both checksums match.
 #[test]
+#[ignore = "soak: run by .ci/run"]
 fn transfer_64mib_both_directions_through_split_halves() {
     const UP: u64 = 0x1111;
     const DOWN: u64 = 0x2222;
