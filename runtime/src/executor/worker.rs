@@ -290,7 +290,7 @@ impl WorkerContext {
     /// report that there was nothing to run.
     pub(crate) fn step(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
         core.tick = core.tick.wrapping_add(1);
-        if core.tick % EVENT_INTERVAL == 0 {
+        if core.tick.is_multiple_of(EVENT_INTERVAL) {
             core = self.maintenance(core);
         }
         if let Some(task) = self.next_task(&mut core) {
