@@ -94,6 +94,7 @@
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
 //! | `runtime.metrics()` (unstable there) | [`Runtime::metrics()`] (stable, no cfg flag) |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(rust_2018_idioms)]

@@ -23,6 +23,7 @@ use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpStream, WriteHalf};
 
 macro_rules! async_read {
     ($($ty:ty),*) => {$(
+        #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncRead for $ty {
             fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
                 TcpStream::poll_read(self.get_mut().stream(), cx, buf)
@@ -33,6 +34,7 @@ macro_rules! async_read {
 
 macro_rules! async_write {
     ($($ty:ty),*) => {$(
+        #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncWrite for $ty {
             fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
                 TcpStream::poll_write(self.get_mut().stream(), cx, buf)

@@ -13,24 +13,43 @@ use std::task::{Context, Poll};
 
 use super::TcpStream;
 
+/// The doc example of a generated method: on `TcpStream` (`stream`) the
+/// example itself; on the four halves (`half`) a link to that example, as it
+/// would be the same code four more times (and four more doctests to compile).
+macro_rules! example {
+    (stream, $method:literal, $example:literal) => {
+        concat!("\n", $example)
+    };
+    (half, $method:literal, $example:literal) => {
+        concat!(
+            "\nSame as [`TcpStream::",
+            $method,
+            "`](crate::net::TcpStream::",
+            $method,
+            "), which has an example."
+        )
+    };
+}
+
 /// Generates the async read methods for a type, given how to reach the stream.
 macro_rules! read_methods {
-    ($ty:ty) => {
+    ($kind:ident: $ty:ty) => {
         impl $ty {
             /// Reads into `buf`, waiting for data. `Ok(0)` means end of stream.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// # let (mut peer, _) = l.accept().await.unwrap();
-            /// peer.write_all(b"hey").await.unwrap();
-            /// let mut buf = [0; 16];
-            /// let n = s.read(&mut buf).await.unwrap();
-            /// assert_eq!(&buf[..n], b"hey");
-            /// # });
-            /// ```
+            #[doc = super::split::example!($kind, "read", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+# let (mut peer, _) = l.accept().await.unwrap();
+peer.write_all(b"hey").await.unwrap();
+let mut buf = [0; 16];
+let n = s.read(&mut buf).await.unwrap();
+assert_eq!(&buf[..n], b"hey");
+# });
+```
+"##)]
             pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 let stream: &TcpStream = self.stream();
                 poll_fn(|cx| stream.poll_read(cx, buf)).await
@@ -38,20 +57,21 @@ macro_rules! read_methods {
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
             /// ends first.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// # let (mut peer, _) = l.accept().await.unwrap();
-            /// peer.write_all(b"ab").await.unwrap();
-            /// peer.write_all(b"cd").await.unwrap();
-            /// let mut buf = [0; 4];
-            /// s.read_exact(&mut buf).await.unwrap();
-            /// assert_eq!(&buf, b"abcd");
-            /// # });
-            /// ```
+            #[doc = super::split::example!($kind, "read_exact", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+# let (mut peer, _) = l.accept().await.unwrap();
+peer.write_all(b"ab").await.unwrap();
+peer.write_all(b"cd").await.unwrap();
+let mut buf = [0; 4];
+s.read_exact(&mut buf).await.unwrap();
+assert_eq!(&buf, b"abcd");
+# });
+```
+"##)]
             pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
                 let stream: &TcpStream = self.stream();
                 while !buf.is_empty() {
@@ -70,35 +90,37 @@ macro_rules! read_methods {
         }
     };
     ($ty:ty, halves) => {
-        super::split::read_methods!($ty);
+        super::split::read_methods!(half: $ty);
         impl $ty {
             /// Waits until the socket is readable.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// # let (mut peer, _) = l.accept().await.unwrap();
-            /// peer.write_all(b"x").await.unwrap();
-            /// s.readable().await.unwrap();
-            /// # });
-            /// ```
+            #[doc = super::split::example!(half, "readable", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+# let (mut peer, _) = l.accept().await.unwrap();
+peer.write_all(b"x").await.unwrap();
+s.readable().await.unwrap();
+# });
+```
+"##)]
             pub async fn readable(&self) -> io::Result<()> {
                 self.stream().readable().await
             }
 
             /// Reads without waiting (`WouldBlock` if nothing is there).
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// let mut buf = [0; 4];
-            /// assert!(s.try_read(&mut buf).is_err());
-            /// # });
-            /// ```
+            #[doc = super::split::example!(half, "try_read", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+let mut buf = [0; 4];
+assert!(s.try_read(&mut buf).is_err());
+# });
+```
+"##)]
             pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.stream().try_read(buf)
             }
@@ -108,34 +130,36 @@ macro_rules! read_methods {
 
 /// Generates the async write methods for a type, given how to reach the stream.
 macro_rules! write_methods {
-    ($ty:ty) => {
+    ($kind:ident: $ty:ty) => {
         impl $ty {
             /// Writes some of `buf`, waiting for room; returns how much.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// let n = s.write(b"hello").await.unwrap();
-            /// assert!(n > 0);
-            /// # });
-            /// ```
+            #[doc = super::split::example!($kind, "write", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+let n = s.write(b"hello").await.unwrap();
+assert!(n > 0);
+# });
+```
+"##)]
             pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
                 let stream: &TcpStream = self.stream();
                 poll_fn(|cx| stream.poll_write(cx, buf)).await
             }
 
             /// Writes all of `buf`, handling partial writes.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// s.write_all(b"hello world").await.unwrap();
-            /// # });
-            /// ```
+            #[doc = super::split::example!($kind, "write_all", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+s.write_all(b"hello world").await.unwrap();
+# });
+```
+"##)]
             // ANCHOR: write_all
             pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
                 let stream: &TcpStream = self.stream();
@@ -155,17 +179,18 @@ macro_rules! write_methods {
             // ANCHOR_END: write_all
 
             /// Writes several buffers with one system call where possible.
-            ///
-            /// ```
-            /// use std::io::IoSlice;
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// let n = s.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
-            /// assert_eq!(n, 2);
-            /// # });
-            /// ```
+            #[doc = super::split::example!($kind, "write_vectored", r##"
+```
+use std::io::IoSlice;
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+let n = s.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
+assert_eq!(n, 2);
+# });
+```
+"##)]
             pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
                 let stream: &TcpStream = self.stream();
                 poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
@@ -174,47 +199,50 @@ macro_rules! write_methods {
             /// Does nothing: bytes written to a TCP socket are already with the
             /// kernel. Present so code written against buffered writers reads
             /// the same.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// s.flush().await.unwrap();
-            /// # });
-            /// ```
+            #[doc = super::split::example!($kind, "flush", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+s.flush().await.unwrap();
+# });
+```
+"##)]
             pub async fn flush(&mut self) -> io::Result<()> {
                 Ok(())
             }
         }
     };
     ($ty:ty, halves) => {
-        super::split::write_methods!($ty);
+        super::split::write_methods!(half: $ty);
         impl $ty {
             /// Waits until the socket is writable.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// s.writable().await.unwrap();
-            /// # });
-            /// ```
+            #[doc = super::split::example!(half, "writable", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+s.writable().await.unwrap();
+# });
+```
+"##)]
             pub async fn writable(&self) -> io::Result<()> {
                 self.stream().writable().await
             }
 
             /// Writes without waiting (`WouldBlock` if the buffer is full).
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// assert_eq!(s.try_write(b"x").unwrap(), 1);
-            /// # });
-            /// ```
+            #[doc = super::split::example!(half, "try_write", r##"
+```
+# let rt = runtime::Runtime::new().unwrap();
+# rt.block_on(async {
+# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+assert_eq!(s.try_write(b"x").unwrap(), 1);
+# });
+```
+"##)]
             pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 self.stream().try_write(buf)
             }
@@ -225,12 +253,12 @@ macro_rules! write_methods {
 /// Both sets of methods, for `TcpStream` itself.
 macro_rules! stream_methods {
     ($ty:ty) => {
-        super::split::read_methods!($ty);
-        super::split::write_methods!($ty);
+        super::split::read_methods!(stream: $ty);
+        super::split::write_methods!(stream: $ty);
     };
 }
 
-pub(crate) use {read_methods, stream_methods, write_methods};
+pub(crate) use {example, read_methods, stream_methods, write_methods};
 
 /// Borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
 ///

@@ -54,7 +54,7 @@ impl AtomicWaker {
     }
 
     // ANCHOR: register
-    /// Stores `waker` so that the next [`wake`](Self::wake) wakes it.
+    /// Stores `waker` so that the next [`take`](Self::take) returns it to be woken.
     pub(crate) fn register(&self, waker: &Waker) {
         match self
             .state
