@@ -9,6 +9,7 @@
 # script checks that each hidden program really cannot be found through it.
 #
 # Usage: scripts/test-without-tools.sh [ARGS for cargo test...]
+#   e.g. scripts/test-without-tools.sh --no-fail-fast   # every test binary, even after a failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
