@@ -134,6 +134,7 @@ def anchors(path: Path) -> set[str]:
 
 def resolve(word: str, doc: Path) -> str | None:
     """The tracked path `word` names, or None."""
+    COUNTS["paths"] += 1
     if word in EXTERNAL:
         return word
     if word.startswith("shared/") and (MAIN.parent / word).exists():
@@ -200,6 +201,10 @@ def flag_known(flag: str, sources: list[Path]) -> bool:
     return False
 
 
+# How many references of each kind were checked, for the summary line (a
+# check that silently finds nothing to check would pass for the wrong reason).
+COUNTS = {"paths": 0, "anchors": 0, "flags": 0}
+
 SEPARATORS = {"|", "||", "&&", ";", "&", "#", "then", "do"}
 
 
@@ -241,6 +246,7 @@ def check_command(line: str) -> list[str]:
             what, sources = t, program_sources(t, tokens)
         elif sources is not None and re.fullmatch(r"--[a-z][a-z0-9-]*", t.rstrip(",.:;)")):
             flag = t.rstrip(",.:;)")
+            COUNTS["flags"] += 1
             if not flag_known(flag, sources):
                 bad.append(f"{what} has no flag {flag}")
         i += 1
@@ -276,6 +282,7 @@ def check(doc: Path) -> list[str]:
             if path:
                 if path.startswith(SKIP_PREFIXES[:2]):
                     continue
+                COUNTS["paths"] += 1
                 found = (doc.parent / path).resolve()
                 if not found.exists() and not str(found).startswith(str(ROOT) + "/"):
                     # Outside the repository: resolve it from the main checkout.
@@ -288,6 +295,8 @@ def check(doc: Path) -> list[str]:
                 target_file = found
             else:
                 target_file = doc
+            if frag and target_file.suffix == ".md":
+                COUNTS["anchors"] += 1
             if frag and target_file.suffix == ".md" and frag not in anchors(target_file):
                 problems.append(f"{where}: no heading #{frag} in {target_file.relative_to(ROOT)}")
         # Inline code spans.
@@ -311,7 +320,9 @@ def main(argv: list[str]) -> int:
         problems.extend(check(doc))
     for p in problems:
         print(p)
-    print(f"check_doc_refs: {len(docs)} docs, {len(problems)} broken references")
+    print(f"check_doc_refs: {len(docs)} docs; checked {COUNTS['paths']} paths, "
+          f"{COUNTS['anchors']} anchors, {COUNTS['flags']} flags; "
+          f"{len(problems)} broken")
     return 1 if problems else 0
 
 
