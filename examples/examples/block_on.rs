@@ -137,6 +137,14 @@ impl Future for Delay {
                 });
             }
         }
+        // Check again, now that the newest waker is stored. The helper may
+        // have fired between the first check and the store, and woken the
+        // *old* waker (perhaps another task's): nobody would wake this one.
+        // After the store, a fire wakes the new waker, and one that already
+        // happened shows here as a passed deadline.
+        if Instant::now() >= self.deadline {
+            return Poll::Ready(());
+        }
         Poll::Pending
     }
 }
