@@ -113,6 +113,8 @@ enum Mode {
     Level,
     Edge,
     OneShot,
+    /// One-shot on top of edge-triggered.
+    OneShotEdge,
 }
 
 impl Mode {
@@ -123,6 +125,10 @@ impl Mode {
             // One-shot on top of level-triggered: report once, then nothing
             // until EPOLL_CTL_MOD re-arms the registration.
             Mode::OneShot => libc::EPOLLIN | libc::EPOLLONESHOT,
+            // The same on top of edge-triggered. EPOLL_CTL_MOD looks at the
+            // socket again in both cases, so a re-arm reports data that a
+            // partial reader left behind even here.
+            Mode::OneShotEdge => libc::EPOLLIN | libc::EPOLLET | libc::EPOLLONESHOT,
         }
     }
 
@@ -131,6 +137,7 @@ impl Mode {
             Mode::Level => "level",
             Mode::Edge => "edge (EPOLLET)",
             Mode::OneShot => "EPOLLONESHOT",
+            Mode::OneShotEdge => "ONESHOT|EPOLLET",
         }
     }
 }
@@ -171,7 +178,7 @@ fn drive(ep: &Epoll, fd: RawFd, mode: Mode, reader: Reader, c: &mut Counts) -> i
                 }
             },
         }
-        if mode == Mode::OneShot {
+        if matches!(mode, Mode::OneShot | Mode::OneShotEdge) {
             c.rearms += 1;
             ep.ctl(libc::EPOLL_CTL_MOD, fd, mode.flags())?;
         }
@@ -375,7 +382,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
 
 fn main() -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let modes = [Mode::Level, Mode::Edge, Mode::OneShot];
+    let modes = [Mode::Level, Mode::Edge, Mode::OneShot, Mode::OneShotEdge];
 
     println!("1. five 1,000-byte messages, one at a time (5,000 bytes sent)\n");
     println!(
@@ -459,6 +466,11 @@ fn main() -> io::Result<()> {
         5000 - get(Mode::OneShot, Reader::Partial).bytes,
         0,
         "one-shot re-arm re-checks"
+    );
+    assert_eq!(
+        5000 - get(Mode::OneShotEdge, Reader::Partial).bytes,
+        0,
+        "an edge-triggered one-shot re-arm re-checks too"
     );
     assert!(get(Mode::Level, Reader::Partial).events > get(Mode::Edge, Reader::Partial).events);
     assert_eq!(eof[0].1, 5, "level reports EOF on every call");
