@@ -22,6 +22,7 @@ const EXAMPLES: &[&str] = &[
     "raw_epoll",
     "blocking_server",
     "global_queue",
+    "mini_runtime",
 ];
 
 /// How long one self-test may take (they take well under a second each
@@ -135,6 +136,12 @@ fn example_blocking_server() {
 #[test]
 fn example_global_queue() {
     self_test("global_queue");
+}
+
+/// The book's "Build it yourself": a whole runtime in one file.
+#[test]
+fn example_mini_runtime() {
+    self_test("mini_runtime");
 }
 
 #[test]
