@@ -110,7 +110,9 @@ struct Delay {
     /// may bring a different waker, and the helper must wake the newest one.
     waker: Option<Arc<Mutex<Waker>>>,
 }
+// ANCHOR_END: delay
 
+// ANCHOR: delay_poll
 impl Future for Delay {
     type Output = ();
 
@@ -148,7 +150,7 @@ impl Future for Delay {
         Poll::Pending
     }
 }
-// ANCHOR_END: delay
+// ANCHOR_END: delay_poll
 
 // ANCHOR: sum
 /// What the compiler makes of
@@ -168,7 +170,9 @@ enum Sum {
     AwaitDelay { a: u64, delay: Delay },
     Done,
 }
+// ANCHOR_END: sum
 
+// ANCHOR: sum_poll
 impl Future for Sum {
     type Output = u64;
 
@@ -202,7 +206,7 @@ impl Future for Sum {
         }
     }
 }
-// ANCHOR_END: sum
+// ANCHOR_END: sum_poll
 
 impl Delay {
     fn new(d: Duration) -> Delay {

@@ -142,6 +142,9 @@ impl Mode {
     }
 }
 
+// ANCHOR_END: modes
+
+// ANCHOR: drive
 #[derive(Clone, Copy, PartialEq)]
 enum Reader {
     /// One `read` of at most 256 bytes per event.
@@ -188,7 +191,7 @@ fn drive(ep: &Epoll, fd: RawFd, mode: Mode, reader: Reader, c: &mut Counts) -> i
     }
     Ok(())
 }
-// ANCHOR_END: modes
+// ANCHOR_END: drive
 
 // ANCHOR: experiment1
 /// Experiment 1: five 1,000-byte messages, one at a time, through each mode.
@@ -258,6 +261,7 @@ fn voluntary_switches() -> usize {
     }
 }
 
+// ANCHOR: herd_setup
 /// Experiment 3: `threads` threads wait for connections on one listener.
 /// An eventfd, registered in every epoll instance, tells them to stop.
 fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
@@ -298,6 +302,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
             }
         }
     }
+    // ANCHOR_END: herd_setup
 
     let returns = Arc::new(AtomicUsize::new(0));
     let switches = Arc::new(AtomicUsize::new(0));
@@ -307,6 +312,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
         .map(|ep| {
             let (returns, switches, accepted) =
                 (returns.clone(), switches.clone(), accepted.clone());
+            // ANCHOR: herd_thread
             thread::spawn(move || -> io::Result<()> {
                 let start = voluntary_switches();
                 let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
@@ -350,6 +356,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
                 );
                 Ok(())
             })
+            // ANCHOR_END: herd_thread
         })
         .collect();
 
