@@ -97,7 +97,15 @@ impl Reactor {
             wake_fd,
             slots: Mutex::new(Vec::new()),
         };
-        reactor.ctl(libc::EPOLL_CTL_ADD, reactor.wake_fd.as_raw_fd(), WAKE_TOKEN)?;
+        // Readable only: an eventfd is almost always writable, and EPOLLOUT
+        // would report it again after every read.
+        let wake_fd = reactor.wake_fd.as_raw_fd();
+        reactor.ctl(
+            libc::EPOLL_CTL_ADD,
+            wake_fd,
+            WAKE_TOKEN,
+            libc::EPOLLIN | libc::EPOLLET,
+        )?;
         Ok(reactor)
     }
 
@@ -113,13 +121,13 @@ impl Reactor {
                 slots.len() - 1
             }
         };
-        self.ctl(libc::EPOLL_CTL_ADD, fd, token as u64)?;
+        let all = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
+        self.ctl(libc::EPOLL_CTL_ADD, fd, token as u64, all)?;
         slots[token] = Some(Slot::default());
         Ok(token)
     }
 
-    fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64) -> io::Result<()> {
-        let events = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
+    fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64, events: i32) -> io::Result<()> {
         let mut ev = libc::epoll_event {
             events: events as u32,
             u64: token,
@@ -133,7 +141,7 @@ impl Reactor {
     fn deregister(&self, fd: RawFd, token: usize) {
         // Closing the fd would remove it too; deleting first means no event
         // for this token can arrive once the slot is reused.
-        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, token as u64);
+        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, token as u64, 0);
         lock(&self.slots)[token] = None;
     }
 
@@ -410,7 +418,8 @@ async fn accept_loop(mut listener: TcpListener) {
                     eprintln!("mini_runtime: connection: {e}");
                 }
             }),
-            // EMFILE and friends: report, wait for the next connection.
+            // EMFILE and friends: report and try again. While descriptors
+            // stay exhausted this spins; the production server pauses.
             Err(e) => eprintln!("mini_runtime: accept: {e}"),
         }
     }
