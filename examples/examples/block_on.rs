@@ -110,7 +110,9 @@ struct Delay {
     /// may bring a different waker, and the helper must wake the newest one.
     waker: Option<Arc<Mutex<Waker>>>,
 }
+// ANCHOR_END: delay
 
+// ANCHOR: delay_poll
 impl Future for Delay {
     type Output = ();
 
@@ -137,10 +139,18 @@ impl Future for Delay {
                 });
             }
         }
+        // Check again, now that the newest waker is stored. The helper may
+        // have fired between the first check and the store, and woken the
+        // *old* waker (perhaps another task's): nobody would wake this one.
+        // After the store, a fire wakes the new waker, and one that already
+        // happened shows here as a passed deadline.
+        if Instant::now() >= self.deadline {
+            return Poll::Ready(());
+        }
         Poll::Pending
     }
 }
-// ANCHOR_END: delay
+// ANCHOR_END: delay_poll
 
 // ANCHOR: sum
 /// What the compiler makes of
@@ -160,7 +170,9 @@ enum Sum {
     AwaitDelay { a: u64, delay: Delay },
     Done,
 }
+// ANCHOR_END: sum
 
+// ANCHOR: sum_poll
 impl Future for Sum {
     type Output = u64;
 
@@ -194,7 +206,7 @@ impl Future for Sum {
         }
     }
 }
-// ANCHOR_END: sum
+// ANCHOR_END: sum_poll
 
 impl Delay {
     fn new(d: Duration) -> Delay {

@@ -113,6 +113,8 @@ enum Mode {
     Level,
     Edge,
     OneShot,
+    /// One-shot on top of edge-triggered.
+    OneShotEdge,
 }
 
 impl Mode {
@@ -123,6 +125,10 @@ impl Mode {
             // One-shot on top of level-triggered: report once, then nothing
             // until EPOLL_CTL_MOD re-arms the registration.
             Mode::OneShot => libc::EPOLLIN | libc::EPOLLONESHOT,
+            // The same on top of edge-triggered. EPOLL_CTL_MOD looks at the
+            // socket again in both cases, so a re-arm reports data that a
+            // partial reader left behind even here.
+            Mode::OneShotEdge => libc::EPOLLIN | libc::EPOLLET | libc::EPOLLONESHOT,
         }
     }
 
@@ -131,10 +137,14 @@ impl Mode {
             Mode::Level => "level",
             Mode::Edge => "edge (EPOLLET)",
             Mode::OneShot => "EPOLLONESHOT",
+            Mode::OneShotEdge => "ONESHOT|EPOLLET",
         }
     }
 }
 
+// ANCHOR_END: modes
+
+// ANCHOR: drive
 #[derive(Clone, Copy, PartialEq)]
 enum Reader {
     /// One `read` of at most 256 bytes per event.
@@ -171,7 +181,7 @@ fn drive(ep: &Epoll, fd: RawFd, mode: Mode, reader: Reader, c: &mut Counts) -> i
                 }
             },
         }
-        if mode == Mode::OneShot {
+        if matches!(mode, Mode::OneShot | Mode::OneShotEdge) {
             c.rearms += 1;
             ep.ctl(libc::EPOLL_CTL_MOD, fd, mode.flags())?;
         }
@@ -181,7 +191,7 @@ fn drive(ep: &Epoll, fd: RawFd, mode: Mode, reader: Reader, c: &mut Counts) -> i
     }
     Ok(())
 }
-// ANCHOR_END: modes
+// ANCHOR_END: drive
 
 // ANCHOR: experiment1
 /// Experiment 1: five 1,000-byte messages, one at a time, through each mode.
@@ -251,6 +261,7 @@ fn voluntary_switches() -> usize {
     }
 }
 
+// ANCHOR: herd_setup
 /// Experiment 3: `threads` threads wait for connections on one listener.
 /// An eventfd, registered in every epoll instance, tells them to stop.
 fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
@@ -291,6 +302,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
             }
         }
     }
+    // ANCHOR_END: herd_setup
 
     let returns = Arc::new(AtomicUsize::new(0));
     let switches = Arc::new(AtomicUsize::new(0));
@@ -300,6 +312,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
         .map(|ep| {
             let (returns, switches, accepted) =
                 (returns.clone(), switches.clone(), accepted.clone());
+            // ANCHOR: herd_thread
             thread::spawn(move || -> io::Result<()> {
                 let start = voluntary_switches();
                 let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
@@ -343,6 +356,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
                 );
                 Ok(())
             })
+            // ANCHOR_END: herd_thread
         })
         .collect();
 
@@ -375,7 +389,7 @@ fn herd(setup: Herd, threads: usize, conns: usize) -> io::Result<HerdCounts> {
 
 fn main() -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let modes = [Mode::Level, Mode::Edge, Mode::OneShot];
+    let modes = [Mode::Level, Mode::Edge, Mode::OneShot, Mode::OneShotEdge];
 
     println!("1. five 1,000-byte messages, one at a time (5,000 bytes sent)\n");
     println!(
@@ -459,6 +473,11 @@ fn main() -> io::Result<()> {
         5000 - get(Mode::OneShot, Reader::Partial).bytes,
         0,
         "one-shot re-arm re-checks"
+    );
+    assert_eq!(
+        5000 - get(Mode::OneShotEdge, Reader::Partial).bytes,
+        0,
+        "an edge-triggered one-shot re-arm re-checks too"
     );
     assert!(get(Mode::Level, Reader::Partial).events > get(Mode::Edge, Reader::Partial).events);
     assert_eq!(eof[0].1, 5, "level reports EOF on every call");

@@ -142,6 +142,9 @@ impl Pool {
     }
 }
 
+// ANCHOR_END: pool
+
+// ANCHOR: spawner
 /// A cheap handle that spawns onto the pool, usable from inside tasks.
 #[derive(Clone)]
 struct Spawner {
@@ -158,7 +161,7 @@ impl Spawner {
         self.shared.push(task);
     }
 }
-// ANCHOR_END: pool
+// ANCHOR_END: spawner
 
 // ANCHOR: worker_loop
 fn worker_loop(shared: &Shared) {

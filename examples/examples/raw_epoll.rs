@@ -159,6 +159,8 @@ fn epoll_loop(listener: TcpListener, epfd: RawFd, queue: Arc<JobQueue>) -> io::R
     }
 }
 
+// ANCHOR_END: epoll_loop
+
 /// Accepts until the kernel says there is nobody left (EAGAIN).
 fn accept_all(listener: &TcpListener, epfd: RawFd) -> io::Result<()> {
     loop {
@@ -209,7 +211,6 @@ fn read_some(conn: &mut Conn, buf: &mut [u8]) {
     }
 }
 // ANCHOR_END: read_some
-// ANCHOR_END: epoll_loop
 
 // ANCHOR: worker
 /// A worker: take a connection, answer every complete line, then either give
@@ -243,6 +244,9 @@ fn worker_loop(epfd: RawFd, queue: Arc<JobQueue>) {
     }
 }
 
+// ANCHOR_END: worker
+
+// ANCHOR: answer_lines
 /// Reverses and sends every complete line. Returns whether to keep going.
 fn answer_lines(conn: &mut Conn) -> io::Result<bool> {
     let mut out = Vec::new();
@@ -277,6 +281,7 @@ fn answer_lines(conn: &mut Conn) -> io::Result<bool> {
     write_all(conn.fd, &out)?;
     Ok(!close && !conn.eof)
 }
+// ANCHOR_END: answer_lines
 
 // ANCHOR: write_all
 /// Writes everything, waiting with poll(2) whenever the socket buffer is full.
@@ -309,7 +314,6 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: write_all
-// ANCHOR_END: worker
 
 // ANCHOR: reverse
 /// Splits a line into its content and its terminator (`\n`, `\r\n` or none).

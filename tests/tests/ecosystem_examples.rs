@@ -149,6 +149,12 @@ fn example_global_queue() {
     self_test("global_queue");
 }
 
+/// The book's "Build it yourself": a whole runtime in one file.
+#[test]
+fn example_mini_runtime() {
+    self_test("mini_runtime");
+}
+
 #[test]
 fn example_echo() {
     self_test("echo");

@@ -188,6 +188,7 @@ impl Steal {
     }
 
     // ANCHOR: steal_into
+    // ANCHOR: steal_claim
     /// Steals half of this queue into `dst` (which must be the caller's own,
     /// and nearly empty). Returns one of the stolen tasks to run right away.
     pub(crate) fn steal_into(&self, dst: &mut Local) -> Option<Notified> {
@@ -230,6 +231,8 @@ impl Steal {
                 Err(actual) => head = actual,
             }
         };
+        // ANCHOR_END: steal_claim
+        // ANCHOR: steal_publish
         // Run the last stolen task now; publish the others in our queue.
         let last = dst
             .inner
@@ -242,6 +245,7 @@ impl Steal {
         }
         // SAFETY: the claimed range holds Notified references, now ours.
         Some(unsafe { Notified::from_raw(RawTask::from_ptr(last)) })
+        // ANCHOR_END: steal_publish
     }
     // ANCHOR_END: steal_into
 }
