@@ -91,3 +91,18 @@ fn raw_epoll_server() {
 fn tokio_server() {
     check(env!("CARGO_BIN_EXE_tokio_server"));
 }
+
+#[test]
+fn seed_oneshot() {
+    check(env!("CARGO_BIN_EXE_seed_oneshot"));
+}
+
+#[test]
+fn seed_exclusive() {
+    check(env!("CARGO_BIN_EXE_seed_exclusive"));
+}
+
+#[test]
+fn seed_acceptor() {
+    check(env!("CARGO_BIN_EXE_seed_acceptor"));
+}
