@@ -74,8 +74,8 @@ pub fn cvt(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
 
 fn set_opt(fd: RawFd, level: libc::c_int, opt: libc::c_int) -> io::Result<()> {
     let one: libc::c_int = 1;
-    // SAFETY: `fd` is an open socket; the pointer and size describe a live c_int.
     cvt(
+        // SAFETY: `fd` is an open socket; the pointer and size describe a live c_int.
         unsafe {
             libc::setsockopt(
                 fd,
@@ -93,8 +93,8 @@ fn set_opt(fd: RawFd, level: libc::c_int, opt: libc::c_int) -> io::Result<()> {
 /// A listening socket on 127.0.0.1:`port`; non-blocking unless `blocking`.
 pub fn listen(port: u16, blocking: bool) -> io::Result<RawFd> {
     let flags = if blocking { 0 } else { libc::SOCK_NONBLOCK };
-    // SAFETY: plain syscall creating a new fd that the caller owns.
     let fd = cvt(
+        // SAFETY: plain syscall creating a new fd that the caller owns.
         unsafe {
             libc::socket(
                 libc::AF_INET,
@@ -113,8 +113,8 @@ pub fn listen(port: u16, blocking: bool) -> io::Result<RawFd> {
         },
         sin_zero: [0; 8],
     };
-    // SAFETY: `sin` is a valid sockaddr_in of the size passed.
     cvt(
+        // SAFETY: `sin` is a valid sockaddr_in of the size passed.
         unsafe {
             libc::bind(
                 fd,

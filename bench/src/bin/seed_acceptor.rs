@@ -53,10 +53,8 @@ fn acceptor(args: &Args) -> io::Result<()> {
         }
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64 to the eventfd.
-        seed::cvt(
-            unsafe { libc::write(*efd, (&one as *const u64).cast(), 8) } as i32,
-            "write eventfd",
-        )?;
+        let rc = unsafe { libc::write(*efd, (&one as *const u64).cast(), 8) };
+        seed::cvt(rc as i32, "write eventfd")?;
     }
 }
 // ANCHOR_END: acceptor

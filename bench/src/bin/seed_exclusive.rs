@@ -23,10 +23,7 @@ fn main() {
     let args = seed::parse_args("seed_exclusive");
     let result = seed::listen(args.port, false).and_then(|lfd| {
         let threads: Vec<_> = (0..args.workers)
-            .map(|_| {
-                let args = args;
-                std::thread::spawn(move || worker(lfd, &args))
-            })
+            .map(|_| std::thread::spawn(move || worker(lfd, &args)))
             .collect();
         for t in threads {
             t.join()
