@@ -435,8 +435,10 @@ impl Loop {
                 self.serve(ev.u64 as RawFd, ev.events);
             }
         }
+        // Whether a FIN came with the first event is forgotten: read until `read` says
+        // EAGAIN or end of input, as after a hang-up.
         for fd in again {
-            self.serve(fd, 0);
+            self.serve(fd, libc::EPOLLRDHUP as u32);
         }
         Ok(())
     }

@@ -98,7 +98,7 @@ fn worker(epfd: i32, queue: &Queue, max_line: usize, budget: usize) {
             Step::Write => libc::EPOLLOUT,
             // Budget spent: to the back of the queue, behind the others.
             Step::Again => {
-                queue.push(conn, 0);
+                queue.push(conn, libc::EPOLLRDHUP as u32);
                 continue;
             }
             Step::Close => continue, // dropping the box closes the socket
