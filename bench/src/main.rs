@@ -122,7 +122,8 @@ struct Opts {
     list: bool,
     /// `--drive ADDR`: only generate throughput load against a server started elsewhere.
     drive: Option<std::net::SocketAddr>,
-    seconds: f64,
+    /// `--seconds S`: length of --drive, or of each network sample when given.
+    seconds: Option<f64>,
 }
 
 const USAGE: &str = "usage: cargo run --release -p bench -- [options]
@@ -139,7 +140,8 @@ const USAGE: &str = "usage: cargo run --release -p bench -- [options]
   --list              list the benchmarks and exit
   --drive ADDR        only drive the throughput load (verified) at a server you started,
                       e.g. to profile it: `perf record -g -p PID` meanwhile
-  --seconds S         how long --drive runs (default 10)
+  --seconds S         how long --drive runs (default 10), or, without --drive, each network
+                      sample (default 2, 0.3 with --quick)
 ";
 
 fn parse_opts() -> Result<Opts, String> {
@@ -152,7 +154,7 @@ fn parse_opts() -> Result<Opts, String> {
         exec_workers: 4,
         list: false,
         drive: None,
-        seconds: 10.0,
+        seconds: None,
     };
     let mut runs_set = false;
     let mut it = std::env::args().skip(1);
@@ -183,7 +185,13 @@ fn parse_opts() -> Result<Opts, String> {
             }
             "--list" => o.list = true,
             "--drive" => o.drive = Some(val()?.parse().map_err(|e| format!("--drive: {e}"))?),
-            "--seconds" => o.seconds = val()?.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--seconds" => {
+                let s: f64 = val()?.parse().map_err(|e| format!("--seconds: {e}"))?;
+                if !(s > 0.0 && s.is_finite()) {
+                    return Err("--seconds must be positive".into());
+                }
+                o.seconds = Some(s);
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -518,7 +526,7 @@ fn main() {
         eprintln!("bench: WARNING: built without --release; the numbers mean little");
     }
     if let Some(addr) = o.drive {
-        std::process::exit(drive(addr, o.seconds));
+        std::process::exit(drive(addr, o.seconds.unwrap_or(10.0)));
     }
     exec::EXEC_WORKERS.store(o.exec_workers, std::sync::atomic::Ordering::Relaxed);
     exec::SAMPLE_BUDGET_MS.store(
@@ -526,7 +534,10 @@ fn main() {
         std::sync::atomic::Ordering::Relaxed,
     );
     let net_cell: Rc<RefCell<Option<net::Net>>> = Rc::new(RefCell::new(None));
-    let duration = Duration::from_millis(if o.quick { 300 } else { 2000 });
+    let duration = o.seconds.map_or_else(
+        || Duration::from_millis(if o.quick { 300 } else { 2000 }),
+        Duration::from_secs_f64,
+    );
     // 10,000 idle connections need that many descriptors here and in the server; where the
     // hard limit is lower, measure with fewer (the parameter column shows how many).
     let idle_conns = match bench::sys::raise_nofile() {
