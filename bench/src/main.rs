@@ -753,6 +753,10 @@ fn write_files(o: &Opts, rows: &[Row], header: &str) -> Result<(), String> {
         "md",
         &report::markdown(rows, &format!("Measured {header}.")),
     )?;
+    let header_line = format!("Measured {header}.");
+    for (group, md) in report::markdown_groups(rows, &header_line) {
+        write(&format!("{group}.md"), &md)?;
+    }
     let svg = dir.join(format!("{stem}.svg"));
     report::svg(rows, &svg, header)?;
     eprintln!("bench: wrote {}/{stem}.{{csv,md,svg}}", dir.display());

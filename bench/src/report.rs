@@ -237,6 +237,27 @@ pub const LEGEND: &str =
 ratio tokio/ours and vs raw: > 1 means ours is better (for ↑ metrics the ratio is ours/theirs, \
 so it always reads \"how many times better are we\").";
 
+/// Each group's table alone (`(group, markdown)`), so that a book page can include just the
+/// table it discusses; the header line is repeated in each.
+pub fn markdown_groups(rows: &[Row], header: &str) -> Vec<(&'static str, String)> {
+    groups(rows)
+        .into_iter()
+        .map(|g| {
+            let owned: Vec<Row> = g
+                .iter()
+                .map(|r| Row {
+                    group: r.group,
+                    bench: r.bench,
+                    params: r.params.clone(),
+                    metric: r.metric,
+                    results: r.results.clone(),
+                })
+                .collect();
+            (g[0].group, markdown(&owned, header))
+        })
+        .collect()
+}
+
 /// The Markdown version of the tables (one per group), for the book.
 pub fn markdown(rows: &[Row], header: &str) -> String {
     let mut out = format!("{header}\n");
