@@ -33,6 +33,8 @@ pub enum Imp {
     RawFair,
     /// `tokio_server --pooled`: tokio with our buffer policy (no buffer held while idle).
     TokioPooled,
+    /// `ours_bare_server`: the same handler as `TokioPooled`, on our runtime.
+    OursBare,
     /// `seed_oneshot`: one epoll thread, a work queue, EPOLLONESHOT re-arming.
     SeedOneshot,
     /// `seed_exclusive`: per-thread epolls sharing the listener with EPOLLEXCLUSIVE.
@@ -43,8 +45,9 @@ pub enum Imp {
 
 impl Imp {
     /// Every implementation, in the order of the table's columns.
-    pub const ALL: [Imp; 8] = [
+    pub const ALL: [Imp; 9] = [
         Imp::Ours,
+        Imp::OursBare,
         Imp::Tokio,
         Imp::TokioPooled,
         Imp::Raw,
@@ -61,6 +64,7 @@ impl Imp {
             Imp::Raw => "raw-epoll",
             Imp::RawFair => "raw-fair16k",
             Imp::TokioPooled => "tokio-pooled",
+            Imp::OursBare => "ours-bare",
             Imp::SeedOneshot => "seed-a-oneshot",
             Imp::SeedExclusive => "seed-b-exclusive",
             Imp::SeedAcceptor => "seed-c-acceptor",
@@ -445,7 +449,13 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
             ws(first)
         ),
         metrics: vec![lower("server RSS", "B/conn")],
-        imps: vec![Imp::Ours, Imp::Tokio, Imp::TokioPooled, Imp::Raw],
+        imps: vec![
+            Imp::Ours,
+            Imp::OursBare,
+            Imp::Tokio,
+            Imp::TokioPooled,
+            Imp::Raw,
+        ],
         // Every sample starts a fresh server, so there is nothing to warm up.
         reps: Some((o.runs, 0)),
         run: netrun(net::Net::memory, first),

@@ -214,7 +214,8 @@ fn cargo_build(args: &[&str]) -> Result<(), String> {
 }
 
 /// The comparison servers of this crate (`src/bin`).
-const BENCH_SERVERS: [&str; 5] = [
+const BENCH_SERVERS: [&str; 6] = [
+    "ours_bare_server",
     "raw_epoll_server",
     "tokio_server",
     "seed_oneshot",
@@ -292,6 +293,7 @@ impl ServerProc {
             Imp::Ours => ("server", &["--max-connections", "100000"]),
             Imp::Tokio => ("tokio_server", &[]),
             Imp::TokioPooled => ("tokio_server", &["--pooled"]),
+            Imp::OursBare => ("ours_bare_server", &[]),
             Imp::Raw => ("raw_epoll_server", &[]),
             Imp::RawFair => ("raw_epoll_server", &["--fair-bytes", "16384"]),
             Imp::SeedOneshot => ("seed_oneshot", &[]),

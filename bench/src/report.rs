@@ -348,6 +348,7 @@ fn colour(imp: Imp) -> RGBColor {
         Imp::Ours => RGBColor(50, 110, 200),
         Imp::Tokio => RGBColor(230, 130, 40),
         Imp::TokioPooled => RGBColor(240, 190, 120),
+        Imp::OursBare => RGBColor(140, 180, 230),
         Imp::Raw => RGBColor(110, 110, 110),
         Imp::RawFair => RGBColor(170, 170, 170),
         Imp::SeedOneshot => RGBColor(60, 160, 90),

@@ -119,6 +119,11 @@ fn tokio_server_pooled() {
 }
 
 #[test]
+fn ours_bare_server() {
+    check(env!("CARGO_BIN_EXE_ours_bare_server"));
+}
+
+#[test]
 fn raw_epoll_server_fair() {
     // A budget smaller than one read: every connection yields after each read.
     check_with(
