@@ -242,6 +242,8 @@ pub struct Conn {
     pending_in: Vec<u8>,
     pending_out: Vec<u8>,
     closing: bool,
+    /// On [`Loop`]'s ready list already (so a new event does not add it a second time).
+    queued: bool,
 }
 
 impl Drop for Conn {
@@ -259,6 +261,7 @@ impl Conn {
             pending_in: Vec::new(),
             pending_out: Vec::new(),
             closing: false,
+            queued: false,
         }
     }
 
@@ -427,6 +430,11 @@ impl Loop {
         let timeout = if self.ready.is_empty() { -1 } else { 0 };
         let n = wait(self.epfd, &mut self.events, timeout)?;
         let again = std::mem::take(&mut self.ready);
+        for &fd in &again {
+            if let Some(Some(c)) = self.conns.get_mut(fd as usize) {
+                c.queued = false;
+            }
+        }
         for i in 0..n {
             let ev = self.events[i];
             if ev.u64 >= FIRST_SPECIAL_TOKEN {
@@ -449,8 +457,51 @@ impl Loop {
         };
         match conn.serve(events, &mut self.bufs, self.max_line, self.budget) {
             Step::Read | Step::Write => {}
-            Step::Again => self.ready.push_back(fd),
+            // Once only: a connection that gets new edges while queued must not gain
+            // extra turns (and the list must not grow).
+            Step::Again if conn.queued => {}
+            Step::Again => {
+                conn.queued = true;
+                self.ready.push_back(fd);
+            }
             Step::Close => self.conns[fd as usize] = None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::IntoRawFd;
+
+    use std::os::unix::net::UnixStream;
+
+    /// A connection that keeps receiving while it is on the ready list must stay on it once:
+    /// a copy per event would let the list grow without bound and serve that connection
+    /// many times per turn, which is the unfairness the budget exists to prevent.
+    #[test]
+    fn a_connection_is_on_the_ready_list_at_most_once() {
+        let args = Args {
+            port: 0,
+            workers: 1,
+            max_line: usize::MAX / 2,
+            fair_bytes: 1,
+        };
+        let mut lp = Loop::new(&args).unwrap();
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_nonblocking(true).unwrap();
+        // No LF: nothing is answered, so only reading matters; more than one read's worth,
+        // so that every turn ends with the budget spent and bytes left.
+        let chunk = vec![b'a'; 200 * 1024];
+        lp.add(ours.into_raw_fd()).unwrap();
+        let mut fired = Vec::new();
+        for _ in 0..50 {
+            // New bytes on every turn: a new edge while the connection is still queued.
+            let _ = peer.write(&chunk);
+            lp.turn(&mut fired).unwrap();
+            assert!(lp.ready.len() <= 1, "ready list: {:?}", lp.ready);
         }
     }
 }

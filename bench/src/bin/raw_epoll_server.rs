@@ -182,6 +182,8 @@ struct Conn {
     out_pos: usize,
     /// Close once `pending_out` is flushed.
     closing: bool,
+    /// On the worker's ready list already (a new event must not queue it twice).
+    queued: bool,
 }
 
 struct Worker {
@@ -240,6 +242,11 @@ fn worker(lfd: RawFd, max_line: usize, budget: usize) -> io::Result<()> {
             accept_backlog = w.accept_all(lfd);
         }
         let again = std::mem::take(&mut w.ready);
+        for &fd in &again {
+            if let Some(Some(c)) = w.conns.get_mut(fd as usize) {
+                c.queued = false;
+            }
+        }
         for ev in &events[..n as usize] {
             if ev.u64 == LISTENER {
                 accept_backlog = w.accept_all(lfd);
@@ -325,8 +332,12 @@ impl Worker {
                 return self.close(fd);
             }
             if read_total >= self.budget {
-                // Fair share used: let the other ready connections run first.
-                self.ready.push_back(fd);
+                // Fair share used: let the other ready connections run first. Once only:
+                // new edges while queued must not give it extra turns.
+                if !self.conn(fd).queued {
+                    self.conn(fd).queued = true;
+                    self.ready.push_back(fd);
+                }
                 return;
             }
             // SAFETY: `scratch` is a valid writable buffer of the length passed.
@@ -456,4 +467,42 @@ fn write_some(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
         done += n as usize;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::net::UnixStream;
+
+    /// A connection with its budget spent is queued once, however many events it gets
+    /// meanwhile (duplicates would grow the list and give it extra turns).
+    #[test]
+    fn ready_list_holds_a_connection_once() {
+        // SAFETY: plain syscall; the fd lives as long as the test process.
+        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epfd >= 0);
+        let mut w = Worker {
+            epfd,
+            conns: Vec::new(),
+            scratch: vec![0; READ_CHUNK],
+            out: Vec::new(),
+            max_line: usize::MAX / 2,
+            budget: 1,
+            ready: std::collections::VecDeque::new(),
+        };
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_nonblocking(true).unwrap();
+        let fd = ours.into_raw_fd();
+        w.conns.resize_with(fd as usize + 1, || None);
+        w.conns[fd as usize] = Some(Conn::default());
+        // No LF (nothing to answer) and more than a read's worth: the budget ends each turn.
+        let _ = peer.write(&vec![b'a'; 200 * 1024]);
+        for _ in 0..5 {
+            w.serve(fd, libc::EPOLLIN as u32);
+        }
+        assert_eq!(w.ready.len(), 1, "{:?}", w.ready);
+    }
 }
