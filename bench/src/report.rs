@@ -384,8 +384,8 @@ pub fn svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
         .collect();
     let (width, cols, top) = (1240i32, 2usize, 70i32);
     let panel_w = width / cols as i32;
-    let bar_h = 13i32;
-    let panel_h = |r: &Row| 34 + bar_h * r.results.len() as i32 + 22;
+    let bar_h = 17i32;
+    let panel_h = |r: &Row| 40 + bar_h * r.results.len() as i32 + 28;
     // Panels fill the columns left to right, row by row; a row is as tall as its tallest.
     let mut layout = Vec::new();
     let mut y = top;
@@ -404,20 +404,20 @@ pub fn svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
     root.draw(&Text::new(
         "bench: every metric on its own axis".to_string(),
         (10, 8),
-        font(16),
+        font(20),
     ))
     .map_err(err)?;
-    root.draw(&Text::new(title.to_string(), (10, 30), font(11)))
+    root.draw(&Text::new(title.to_string(), (10, 30), font(12)))
         .map_err(err)?;
     root.draw(&Text::new(
         "bar: median; whisker: min–max over the measured runs; linear axis from 0; \
          ↓ lower is better, ↑ higher is better"
             .to_string(),
         (10, 46),
-        font(11),
+        font(13),
     ))
     .map_err(err)?;
-    let (label_w, right) = (120i32, 70i32);
+    let (label_w, right) = (150i32, 70i32);
     for (r, x0, y0) in layout {
         let summaries: Vec<(Imp, Option<Summary>)> = r
             .results
@@ -432,18 +432,18 @@ pub fn svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
         let (ax0, ax1) = (x0 + label_w, x0 + panel_w - right);
         let x_of = |v: f64| ax0 + ((v / axis_max) * f64::from(ax1 - ax0)).round() as i32;
         let mut short = r.params.clone();
-        if short.chars().count() > 70 {
-            short = short.chars().take(69).collect::<String>() + "…";
+        if short.chars().count() > 80 {
+            short = short.chars().take(79).collect::<String>() + "…";
         }
         root.draw(&Text::new(
             format!("{} · {}", r.bench, metric_label(&r.metric)),
             (x0 + 8, y0),
-            font(13),
+            font(16),
         ))
         .map_err(err)?;
-        root.draw(&Text::new(short, (x0 + 8, y0 + 15), font(10)))
+        root.draw(&Text::new(short, (x0 + 8, y0 + 19), font(13)))
             .map_err(err)?;
-        let by = y0 + 32;
+        let by = y0 + 40;
         let bottom = by + bar_h * summaries.len() as i32;
         for k in 0..=4 {
             let v = axis_max * f64::from(k) / 4.0;
@@ -455,15 +455,19 @@ pub fn svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
             };
             root.draw(&PathElement::new(vec![(x, by - 2), (x, bottom)], c))
                 .map_err(err)?;
-            root.draw(&Text::new(num(v), (x - 10, bottom + 3), font(10)))
+            root.draw(&Text::new(num(v), (x - 10, bottom + 3), font(13)))
                 .map_err(err)?;
         }
         for (j, (imp, s)) in summaries.iter().enumerate() {
             let y = by + bar_h * j as i32;
-            root.draw(&Text::new(imp.name().to_string(), (x0 + 8, y), font(11)))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                imp.name().to_string(),
+                (x0 + 8, y + 1),
+                font(14),
+            ))
+            .map_err(err)?;
             let Some(s) = s else {
-                root.draw(&Text::new("FAILED".to_string(), (ax0 + 4, y), font(11)))
+                root.draw(&Text::new("FAILED".to_string(), (ax0 + 4, y + 1), font(14)))
                     .map_err(err)?;
                 continue;
             };
@@ -481,7 +485,7 @@ pub fn svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
             ] {
                 root.draw(&PathElement::new(seg, BLACK)).map_err(err)?;
             }
-            root.draw(&Text::new(num(s.median), (hi + 4, y), font(10)))
+            root.draw(&Text::new(num(s.median), (hi + 4, y + 1), font(13)))
                 .map_err(err)?;
         }
     }
