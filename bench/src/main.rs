@@ -31,6 +31,8 @@ pub enum Imp {
     Raw,
     /// `raw_epoll_server --fair-bytes 16384`: the same, yielding after 16 KiB per connection.
     RawFair,
+    /// `raw_epoll_server --fair-bytes 262144`: yielding after 256 KiB, our server's bound.
+    RawFair256,
     /// `tokio_server --pooled`: tokio with our buffer policy (no buffer held while idle).
     TokioPooled,
     /// `ours_bare_server`: the same handler as `TokioPooled`, on our runtime.
@@ -45,13 +47,14 @@ pub enum Imp {
 
 impl Imp {
     /// Every implementation, in the order of the table's columns.
-    pub const ALL: [Imp; 9] = [
+    pub const ALL: [Imp; 10] = [
         Imp::Ours,
         Imp::OursBare,
         Imp::Tokio,
         Imp::TokioPooled,
         Imp::Raw,
         Imp::RawFair,
+        Imp::RawFair256,
         Imp::SeedOneshot,
         Imp::SeedExclusive,
         Imp::SeedAcceptor,
@@ -63,6 +66,7 @@ impl Imp {
             Imp::Tokio => "tokio",
             Imp::Raw => "raw-epoll",
             Imp::RawFair => "raw-fair16k",
+            Imp::RawFair256 => "raw-fair256k",
             Imp::TokioPooled => "tokio-pooled",
             Imp::OursBare => "ours-bare",
             Imp::SeedOneshot => "seed-a-oneshot",
@@ -422,7 +426,13 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
                 lower("light p99", "µs"),
                 higher("heavy replies", "MB/s"),
             ],
-            imps: vec![Imp::Ours, Imp::Tokio, Imp::Raw, Imp::RawFair],
+            imps: vec![
+                Imp::Ours,
+                Imp::Tokio,
+                Imp::Raw,
+                Imp::RawFair256,
+                Imp::RawFair,
+            ],
             reps: None,
             run: netrun(f, first),
         });

@@ -296,6 +296,7 @@ impl ServerProc {
             Imp::OursBare => ("ours_bare_server", &[]),
             Imp::Raw => ("raw_epoll_server", &[]),
             Imp::RawFair => ("raw_epoll_server", &["--fair-bytes", "16384"]),
+            Imp::RawFair256 => ("raw_epoll_server", &["--fair-bytes", "262144"]),
             Imp::SeedOneshot => ("seed_oneshot", &[]),
             Imp::SeedExclusive => ("seed_exclusive", &[]),
             Imp::SeedAcceptor => ("seed_acceptor", &[]),

@@ -351,6 +351,7 @@ fn colour(imp: Imp) -> RGBColor {
         Imp::OursBare => RGBColor(140, 180, 230),
         Imp::Raw => RGBColor(110, 110, 110),
         Imp::RawFair => RGBColor(170, 170, 170),
+        Imp::RawFair256 => RGBColor(140, 140, 140),
         Imp::SeedOneshot => RGBColor(60, 160, 90),
         Imp::SeedExclusive => RGBColor(130, 90, 180),
         Imp::SeedAcceptor => RGBColor(190, 70, 90),
