@@ -99,6 +99,39 @@ pub fn make_batches(count: usize, lines: usize, seed: u64) -> Vec<Batch> {
         .collect()
 }
 
+/// `count` batches of `lines` long lines each, every line `min_len..=max_len` bytes of
+/// printable ASCII with some UTF-8 mixed in (the heavy clients of the loaded-latency test).
+pub fn make_long_batches(
+    count: usize,
+    lines: usize,
+    min_len: usize,
+    max_len: usize,
+    seed: u64,
+) -> Vec<Batch> {
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .map(|_| {
+            let mut req = Vec::new();
+            let mut expect = Vec::new();
+            for _ in 0..lines {
+                let len = rng.range(min_len as u64, max_len as u64) as usize;
+                let mut content = Vec::with_capacity(len + 4);
+                while content.len() < len {
+                    content.extend_from_slice(&random_content(&mut rng));
+                }
+                // Cut back to a char boundary at or below `len` (random_content may be invalid
+                // UTF-8 anyway: the model reverses bytes then, as the servers must).
+                content.truncate(len);
+                req.extend_from_slice(&content);
+                req.push(b'\n');
+                expect.extend_from_slice(&model_reverse(&content));
+                expect.push(b'\n');
+            }
+            Batch { req, expect, lines }
+        })
+        .collect()
+}
+
 fn check_loopback(addr: SocketAddr) -> io::Result<()> {
     if addr.ip().is_loopback() {
         Ok(())
@@ -269,6 +302,10 @@ pub struct PipelineOpts<'a> {
     pub threads: usize,
     /// CPUs the client threads are pinned to (empty: not pinned).
     pub cpus: &'a [usize],
+    /// Unbounded pipelining: send batch after batch without waiting for replies (only the
+    /// socket buffers and the server's backpressure limit what is in flight), while reading
+    /// and verifying the replies as they come. No round-trip times are recorded.
+    pub unbounded: bool,
 }
 
 /// Closed-loop pipelined load: each connection sends a batch, reads and verifies all its
@@ -284,7 +321,11 @@ pub fn pipelined(opts: &PipelineOpts<'_>) -> io::Result<PipelineResult> {
                 let barrier = barrier.clone();
                 s.spawn(move || {
                     crate::sys::pin_current_thread(opts.cpus)?;
-                    pipelined_thread(opts, conns, t, &barrier)
+                    if opts.unbounded {
+                        streaming_thread(opts, conns, t, &barrier)
+                    } else {
+                        pipelined_thread(opts, conns, t, &barrier)
+                    }
                 })
             })
             .collect();
@@ -410,6 +451,137 @@ fn pipelined_thread(
                     c.matched = 0;
                     c.started = t;
                     send_some(c, opts.batches)?;
+                }
+            }
+        }
+    }
+    res.elapsed = last_done - start;
+    Ok(res)
+}
+
+/// One connection of [`streaming_thread`]: the batch being sent and the batch whose replies
+/// are being read, which lags behind by however much is in flight.
+struct SConn {
+    stream: TcpStream,
+    send_batch: usize,
+    sent: usize,
+    recv_batch: usize,
+    matched: usize,
+    /// Batches started (some bytes sent) but not fully answered.
+    in_flight: usize,
+}
+
+fn streaming_thread(
+    opts: &PipelineOpts<'_>,
+    nconns: usize,
+    thread: usize,
+    barrier: &Barrier,
+) -> io::Result<PipelineResult> {
+    let ep = Epoll::new()?;
+    let mut conns = Vec::with_capacity(nconns);
+    let connected = (|| -> io::Result<()> {
+        for i in 0..nconns {
+            let stream = TcpStream::connect_timeout(&opts.addr, Duration::from_secs(5))?;
+            stream.set_nodelay(true)?;
+            stream.set_nonblocking(true)?;
+            ep.add(stream.as_raw_fd(), i as u64)?;
+            let batch = (thread * 7919 + i * 31) % opts.batches.len();
+            conns.push(SConn {
+                stream,
+                send_batch: batch,
+                sent: 0,
+                recv_batch: batch,
+                matched: 0,
+                in_flight: 0,
+            });
+        }
+        Ok(())
+    })();
+    // Every thread must reach the barrier, even after an error, or the others hang.
+    barrier.wait();
+    connected?;
+    let mut res = PipelineResult::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut events = empty_events(256);
+    let start = Instant::now();
+    let deadline = start + opts.duration;
+    let mut last_done = start;
+    let nb = opts.batches.len();
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            // Stop at once rather than drain: megabytes may be in flight per connection
+            // (socket buffers on both sides), and answering them would only delay the next
+            // sample. The connections are reset on drop (SO_LINGER 0), which discards the
+            // server's buffers too; every reply received so far has been verified.
+            for c in &conns {
+                set_linger_zero(c.stream.as_raw_fd());
+            }
+            break;
+        }
+        let n = ep.wait(&mut events, deadline - now)?;
+        for ev in &events[..n] {
+            let i = ev.u64 as usize;
+            let c = &mut conns[i];
+            // Send until the socket is full.
+            loop {
+                let req = &opts.batches[c.send_batch].req;
+                if c.sent == 0 {
+                    c.in_flight += 1;
+                }
+                match c.stream.write(&req[c.sent..]) {
+                    Ok(k) => c.sent += k,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if c.sent == 0 {
+                            c.in_flight -= 1;
+                        }
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                        if c.sent == 0 {
+                            c.in_flight -= 1;
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+                if c.sent == req.len() {
+                    c.send_batch = (c.send_batch + 1) % nb;
+                    c.sent = 0;
+                }
+            }
+            loop {
+                let got = match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("server closed streaming connection {i}"),
+                        ))
+                    }
+                    Ok(k) => k,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                // The bytes may complete one batch's replies and start the next ones'.
+                let mut off = 0;
+                while off < got {
+                    let b = &opts.batches[c.recv_batch];
+                    let want = &b.expect[c.matched..];
+                    let k = want.len().min(got - off);
+                    if c.in_flight == 0 || buf[off..off + k] != want[..k] {
+                        return Err(mismatch("streaming", i, c.matched, &buf[off..got], want));
+                    }
+                    off += k;
+                    c.matched += k;
+                    if c.matched == b.expect.len() {
+                        res.replies += b.lines as u64;
+                        res.bytes += b.expect.len() as u64;
+                        c.recv_batch = (c.recv_batch + 1) % nb;
+                        c.matched = 0;
+                        c.in_flight -= 1;
+                        last_done = Instant::now();
+                    }
                 }
             }
         }

@@ -16,7 +16,12 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Worker threads of the multi-thread runtime, as in tokio's benchmarks.
-pub const NUM_WORKERS: usize = 4;
+pub static EXEC_WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(4);
+
+/// Worker threads of the multi-thread runtimes (`--exec-workers`, default 4).
+pub fn num_workers() -> usize {
+    EXEC_WORKERS.load(std::sync::atomic::Ordering::Relaxed)
+}
 /// Tasks spawned per iteration by the `spawn_many_*` benchmarks.
 pub const NUM_SPAWN: usize = 10_000;
 const STALL_DUR: Duration = Duration::from_micros(10);
@@ -50,7 +55,7 @@ fn time_iters(iters: usize, mut f: impl FnMut()) -> f64 {
 
 /// `block_on` spawns 10,000 tasks from inside the runtime; the last one signals a channel.
 pub fn spawn_many_local<R: Rt>(iters: usize) -> f64 {
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     let (tx, rx) = mpsc::sync_channel(1000);
     let rem = Arc::new(AtomicUsize::new(0));
     time_iters(iters, || {
@@ -72,7 +77,7 @@ pub fn spawn_many_local<R: Rt>(iters: usize) -> f64 {
 
 /// 10,000 empty tasks spawned from outside the runtime, then awaited through their handles.
 pub fn spawn_many_remote_idle<R: Rt>(iters: usize) -> f64 {
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     remote_spawns(&rt, NUM_SPAWN, iters)
 }
 
@@ -92,9 +97,9 @@ fn remote_spawns<R: Rt>(rt: &R, n: usize, iters: usize) -> f64 {
 
 /// As `spawn_many_remote_idle`, while 8 tasks loop `yield_now` + a 10 µs stall.
 pub fn spawn_many_remote_busy1<R: Rt>(iters: usize) -> f64 {
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     let flag = Arc::new(AtomicBool::new(true));
-    for _ in 0..(2 * NUM_WORKERS) {
+    for _ in 0..(2 * num_workers()) {
         let flag = flag.clone();
         rt.spawn_on(async move {
             while flag.load(Relaxed) {
@@ -111,7 +116,7 @@ pub fn spawn_many_remote_busy1<R: Rt>(iters: usize) -> f64 {
 /// 1,000 remote spawns while 4 chains of tasks each stall 10 µs and spawn the next.
 pub fn spawn_many_remote_busy2<R: Rt>(iters: usize) -> f64 {
     const NUM_SPAWN: usize = 1_000;
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     let flag = Arc::new(AtomicBool::new(true));
     fn iter<R: Rt>(flag: Arc<AtomicBool>) {
         R::spawn(async {
@@ -121,7 +126,7 @@ pub fn spawn_many_remote_busy2<R: Rt>(iters: usize) -> f64 {
             }
         });
     }
-    for _ in 0..NUM_WORKERS {
+    for _ in 0..num_workers() {
         let flag = flag.clone();
         rt.spawn_on(async {
             iter::<R>(flag);
@@ -135,7 +140,7 @@ pub fn spawn_many_remote_busy2<R: Rt>(iters: usize) -> f64 {
 /// 1,000 tasks, each doing a round trip over two oneshot channels with a freshly spawned peer.
 pub fn ping_pong<R: Rt>(iters: usize) -> f64 {
     const NUM_PINGS: usize = 1_000;
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     let (done_tx, done_rx) = mpsc::sync_channel(1000);
     let rem = Arc::new(AtomicUsize::new(0));
     time_iters(iters, || {
@@ -171,7 +176,7 @@ pub fn ping_pong<R: Rt>(iters: usize) -> f64 {
 pub fn yield_many<R: Rt>(iters: usize) -> f64 {
     const NUM_YIELD: usize = 1_000;
     const TASKS: usize = 200;
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     let (tx, rx) = mpsc::sync_channel(TASKS);
     time_iters(iters, || {
         for _ in 0..TASKS {
@@ -201,7 +206,7 @@ pub fn chained_spawn<R: Rt>(iters: usize) -> f64 {
             });
         }
     }
-    let rt = R::multi_thread(NUM_WORKERS);
+    let rt = R::multi_thread(num_workers());
     let (done_tx, done_rx) = mpsc::sync_channel(1000);
     time_iters(iters, || {
         let done_tx = done_tx.clone();

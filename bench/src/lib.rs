@@ -6,4 +6,5 @@
 
 pub mod client;
 pub mod proto;
+pub mod seed;
 pub mod sys;

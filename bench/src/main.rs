@@ -29,14 +29,49 @@ pub enum Imp {
     Tokio,
     /// `raw_epoll_server`: no runtime at all.
     Raw,
+    /// `raw_epoll_server --fair-bytes 16384`: the same, yielding after 16 KiB per connection.
+    RawFair,
+    /// `raw_epoll_server --fair-bytes 262144`: yielding after 256 KiB, our server's bound.
+    RawFair256,
+    /// `tokio_server --pooled`: tokio with our buffer policy (no buffer held while idle).
+    TokioPooled,
+    /// `ours_bare_server`: the same handler as `TokioPooled`, on our runtime.
+    OursBare,
+    /// `seed_oneshot`: one epoll thread, a work queue, EPOLLONESHOT re-arming.
+    SeedOneshot,
+    /// `seed_exclusive`: per-thread epolls sharing the listener with EPOLLEXCLUSIVE.
+    SeedExclusive,
+    /// `seed_acceptor`: an acceptor handing connections round-robin to per-thread epolls.
+    SeedAcceptor,
 }
 
 impl Imp {
+    /// Every implementation, in the order of the table's columns.
+    pub const ALL: [Imp; 10] = [
+        Imp::Ours,
+        Imp::OursBare,
+        Imp::Tokio,
+        Imp::TokioPooled,
+        Imp::Raw,
+        Imp::RawFair,
+        Imp::RawFair256,
+        Imp::SeedOneshot,
+        Imp::SeedExclusive,
+        Imp::SeedAcceptor,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Imp::Ours => "ours",
             Imp::Tokio => "tokio",
             Imp::Raw => "raw-epoll",
+            Imp::RawFair => "raw-fair16k",
+            Imp::RawFair256 => "raw-fair256k",
+            Imp::TokioPooled => "tokio-pooled",
+            Imp::OursBare => "ours-bare",
+            Imp::SeedOneshot => "seed-a-oneshot",
+            Imp::SeedExclusive => "seed-b-exclusive",
+            Imp::SeedAcceptor => "seed-c-acceptor",
         }
     }
 }
@@ -88,11 +123,15 @@ struct Opts {
     only: Vec<String>,
     runs: usize,
     out: Option<PathBuf>,
-    server_workers: Option<usize>,
+    /// `--server-workers 1,2`: every multi-worker network benchmark runs once per count.
+    server_workers: Vec<usize>,
+    /// `--exec-workers N`: workers of the executor and timer benchmarks.
+    exec_workers: usize,
     list: bool,
     /// `--drive ADDR`: only generate throughput load against a server started elsewhere.
     drive: Option<std::net::SocketAddr>,
-    seconds: f64,
+    /// `--seconds S`: length of --drive, or of each network sample when given.
+    seconds: Option<f64>,
 }
 
 const USAGE: &str = "usage: cargo run --release -p bench -- [options]
@@ -101,12 +140,16 @@ const USAGE: &str = "usage: cargo run --release -p bench -- [options]
   --only NAME[,NAME]  only benchmarks whose name or group contains NAME (repeatable)
                       groups: executor, timer, net, build
   --runs N            measured repetitions per benchmark (default 5, after 1 warm-up)
-  --server-workers N  worker threads of every server (default: the CPUs the servers get)
+  --server-workers N[,N..]  worker threads of the servers; throughput and latency run once
+                      per count (default 1,2 where there are 2 CPUs or more); the others use
+                      the first
   --out DIR           where CSV/Markdown/SVG go (default: book/src/measurements)
+  --exec-workers N    worker threads of the executor and timer benchmarks (default 4)
   --list              list the benchmarks and exit
   --drive ADDR        only drive the throughput load (verified) at a server you started,
                       e.g. to profile it: `perf record -g -p PID` meanwhile
-  --seconds S         how long --drive runs (default 10)
+  --seconds S         how long --drive runs (default 10), or, without --drive, each network
+                      sample (default 2, 0.3 with --quick)
 ";
 
 fn parse_opts() -> Result<Opts, String> {
@@ -115,10 +158,11 @@ fn parse_opts() -> Result<Opts, String> {
         only: Vec::new(),
         runs: 5,
         out: None,
-        server_workers: None,
+        server_workers: Vec::new(),
+        exec_workers: 4,
         list: false,
         drive: None,
-        seconds: 10.0,
+        seconds: None,
     };
     let mut runs_set = false;
     let mut it = std::env::args().skip(1);
@@ -133,15 +177,29 @@ fn parse_opts() -> Result<Opts, String> {
             }
             "--out" => o.out = Some(PathBuf::from(val()?)),
             "--server-workers" => {
-                o.server_workers = Some(
-                    val()?
-                        .parse()
-                        .map_err(|e| format!("--server-workers: {e}"))?,
-                )
+                o.server_workers = val()?
+                    .split(',')
+                    .map(|w| match w.trim().parse() {
+                        Ok(0) | Err(_) => Err(format!("--server-workers: bad count {w:?}")),
+                        Ok(n) => Ok(n),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--exec-workers" => {
+                o.exec_workers = match val()?.parse() {
+                    Ok(0) | Err(_) => return Err("--exec-workers needs a positive number".into()),
+                    Ok(n) => n,
+                }
             }
             "--list" => o.list = true,
             "--drive" => o.drive = Some(val()?.parse().map_err(|e| format!("--drive: {e}"))?),
-            "--seconds" => o.seconds = val()?.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--seconds" => {
+                let s: f64 = val()?.parse().map_err(|e| format!("--seconds: {e}"))?;
+                if !(s > 0.0 && s.is_finite()) {
+                    return Err("--seconds must be positive".into());
+                }
+                o.seconds = Some(s);
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -184,7 +242,8 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
     use exec::*;
     let q = o.quick;
     let n = |full: usize, quick: usize| if q { quick } else { full };
-    let w = format!("{NUM_WORKERS} workers");
+    let nw = num_workers();
+    let w = format!("{nw} workers");
     let mut v = vec![
         {
             let it = n(50, 5);
@@ -206,7 +265,7 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
             let it = n(20, 2);
             exec_bench(
                 "spawn_many_remote_busy1",
-                &format!("{w}, {NUM_SPAWN} spawns, 8 busy"),
+                &format!("{w}, {NUM_SPAWN} spawns, {} busy", 2 * nw),
                 move |i| on!(i, spawn_many_remote_busy1, it),
             )
         },
@@ -214,7 +273,7 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
             let it = n(50, 5);
             exec_bench(
                 "spawn_many_remote_busy2",
-                &format!("{w}, 1000 spawns, 4 busy chains"),
+                &format!("{w}, 1000 spawns, {nw} busy chains"),
                 move |i| on!(i, spawn_many_remote_busy2, it),
             )
         },
@@ -280,71 +339,136 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
             }
         },
     ];
-    let (dur, idle) = net
+    let (dur, idle, workers, first) = net
         .borrow()
         .as_ref()
-        .map(|n| (n.cfg.duration, n.cfg.idle_conns))
+        .map(|n| {
+            let c = &n.cfg;
+            (c.duration, c.idle_conns, c.workers.clone(), c.workers[0])
+        })
         .unwrap_or_default();
-    let all3 = vec![Imp::Ours, Imp::Tokio, Imp::Raw];
-    let netrun = |f: fn(&mut net::Net, Imp) -> Result<Vec<f64>, String>| -> RunFn<'a> {
+    type NetFn = fn(&mut net::Net, Imp, usize) -> Result<Vec<f64>, String>;
+    let netrun = |f: NetFn, w: usize| -> RunFn<'a> {
         Box::new(move |imp| match net.borrow_mut().as_mut() {
-            Some(n) => f(n, imp),
+            Some(n) => f(n, imp, w),
             None => Err("network benchmarks not set up".into()),
         })
     };
-    v.push(Bench {
-        group: "net",
-        name: "throughput",
-        params: format!(
-            "{} conns × {} pipelined lines, {:.1} s",
-            net::TP_CONNS,
-            net::TP_DEPTH,
-            dur.as_secs_f64()
+    let three = vec![Imp::Ours, Imp::Tokio, Imp::Raw];
+    let ws = |w: usize| format!("{w} worker{}", if w == 1 { "" } else { "s" });
+    for &w in &workers {
+        v.push(Bench {
+            group: "net",
+            name: "throughput",
+            params: format!(
+                "{}, {} conns × {} pipelined lines, {:.1} s",
+                ws(w),
+                net::TP_CONNS,
+                net::TP_DEPTH,
+                dur.as_secs_f64()
+            ),
+            metrics: vec![
+                higher("lines", "/s"),
+                lower("server CPU", "s/M replies"),
+                lower("batch round trip p99", "µs"),
+            ],
+            imps: vec![
+                Imp::Ours,
+                Imp::Tokio,
+                Imp::Raw,
+                Imp::SeedOneshot,
+                Imp::SeedExclusive,
+                Imp::SeedAcceptor,
+            ],
+            reps: None,
+            run: netrun(net::Net::throughput, w),
+        });
+    }
+    for &w in &workers {
+        v.push(Bench {
+            group: "net",
+            name: "latency",
+            params: format!(
+                "{}, {} conns × 1 line in flight, {:.1} s",
+                ws(w),
+                net::LAT_CONNS,
+                dur.as_secs_f64()
+            ),
+            metrics: vec![lower("p50", "µs"), lower("p99", "µs")],
+            imps: three.clone(),
+            reps: None,
+            run: netrun(net::Net::latency, w),
+        });
+    }
+    for (name, what, f) in [
+        (
+            "loaded_window",
+            "each sends 16 lines of 1–4 KiB and waits for the replies",
+            net::Net::loaded_window as NetFn,
         ),
-        metrics: vec![
-            higher("lines", "/s"),
-            higher("replies", "MB/s"),
-            lower("server CPU", "s/M replies"),
-        ],
-        imps: all3.clone(),
-        reps: None,
-        run: netrun(net::Net::throughput),
-    });
-    v.push(Bench {
-        group: "net",
-        name: "latency",
-        params: format!(
-            "{} conns × 1 line in flight, {:.1} s",
-            net::LAT_CONNS,
-            dur.as_secs_f64()
+        (
+            "loaded_stream",
+            "each streams lines of 1–4 KiB without waiting (unbounded pipelining)",
+            net::Net::loaded_stream as NetFn,
         ),
-        metrics: vec![lower("p50", "µs"), lower("p99", "µs")],
-        imps: all3.clone(),
-        reps: None,
-        run: netrun(net::Net::latency),
-    });
+    ] {
+        v.push(Bench {
+            group: "fairness",
+            name,
+            params: format!(
+                "{}, 1 light client (1 line in flight) + {} heavy clients: {what}; {:.1} s",
+                ws(first),
+                net::HEAVY_CONNS,
+                dur.as_secs_f64()
+            ),
+            metrics: vec![
+                lower("light p50", "µs"),
+                lower("light p99", "µs"),
+                higher("heavy replies", "MB/s"),
+            ],
+            imps: vec![
+                Imp::Ours,
+                Imp::Tokio,
+                Imp::Raw,
+                Imp::RawFair256,
+                Imp::RawFair,
+            ],
+            reps: None,
+            run: netrun(f, first),
+        });
+    }
     v.push(Bench {
         group: "net",
         name: "churn",
         params: format!(
-            "{} at once: connect, 1 line, close; {:.1} s",
+            "{}, {} at once: connect, 1 line, close; {:.1} s",
+            ws(first),
             net::CHURN_CONCURRENCY,
             dur.as_secs_f64()
         ),
         metrics: vec![higher("connections", "/s")],
-        imps: all3.clone(),
+        imps: three,
         reps: None,
-        run: netrun(net::Net::churn),
+        run: netrun(net::Net::churn, first),
     });
     v.push(Bench {
-        group: "net",
+        group: "memory",
         name: "idle_memory",
-        params: format!("{idle} idle conns (1 line each), fresh server"),
+        params: format!(
+            "{}, {idle} idle conns (1 line each), fresh server",
+            ws(first)
+        ),
         metrics: vec![lower("server RSS", "B/conn")],
-        imps: all3,
+        imps: vec![
+            Imp::Ours,
+            Imp::OursBare,
+            Imp::Tokio,
+            Imp::TokioPooled,
+            Imp::Raw,
+        ],
         // Every sample starts a fresh server, so there is nothing to warm up.
         reps: Some((o.runs, 0)),
-        run: netrun(net::Net::memory),
+        run: netrun(net::Net::memory, first),
     });
     v.push(Bench {
         group: "build",
@@ -422,14 +546,18 @@ fn main() {
         eprintln!("bench: WARNING: built without --release; the numbers mean little");
     }
     if let Some(addr) = o.drive {
-        std::process::exit(drive(addr, o.seconds));
+        std::process::exit(drive(addr, o.seconds.unwrap_or(10.0)));
     }
+    exec::EXEC_WORKERS.store(o.exec_workers, std::sync::atomic::Ordering::Relaxed);
     exec::SAMPLE_BUDGET_MS.store(
         if o.quick { 250 } else { 1000 },
         std::sync::atomic::Ordering::Relaxed,
     );
     let net_cell: Rc<RefCell<Option<net::Net>>> = Rc::new(RefCell::new(None));
-    let duration = Duration::from_millis(if o.quick { 300 } else { 2000 });
+    let duration = o.seconds.map_or_else(
+        || Duration::from_millis(if o.quick { 300 } else { 2000 }),
+        Duration::from_secs_f64,
+    );
     // 10,000 idle connections need that many descriptors here and in the server; where the
     // hard limit is lower, measure with fewer (the parameter column shows how many).
     let idle_conns = match bench::sys::raise_nofile() {
@@ -446,7 +574,7 @@ fn main() {
             500
         }
     };
-    let cfg = net::NetConfig::new(o.server_workers, duration, idle_conns);
+    let cfg = net::NetConfig::new(&o.server_workers, duration, idle_conns);
     *net_cell.borrow_mut() = Some(net::Net::new(cfg));
     let mut all = benches(&o, &net_cell);
     if o.list {
@@ -461,7 +589,7 @@ fn main() {
         std::process::exit(2);
     }
     let mut failures: Vec<String> = Vec::new();
-    if all.iter().any(|b| b.group == "net") {
+    if all.iter().any(|b| net::GROUPS.contains(&b.group)) {
         if let Err(e) = net::ensure_binaries(true) {
             eprintln!("bench: {e}");
             failures.push(format!("server binaries: {e}"));
@@ -542,14 +670,18 @@ fn main() {
     let mode = if o.quick { "--quick" } else { "full" };
     let load = |l: Option<f64>| l.map_or_else(|| "?".to_string(), |l| format!("{l:.1}"));
     let mut header = format!(
-        "{date} · {machine} · {mode} run, {} measured repetitions · load average {} → {}",
+        "{date} · {machine} · {} · tokio {} · {mode} run, {} measured repetitions · \
+         executor benchmarks: {} workers · load average {} → {}",
+        env!("BENCH_RUSTC_VERSION"),
+        env!("BENCH_TOKIO_VERSION"),
         o.runs,
+        exec::num_workers(),
         load(load_start),
         load(bench::sys::load_average())
     );
-    if rows.iter().any(|r| r.group == "net") {
+    if rows.iter().any(|r| net::GROUPS.contains(&r.group)) {
         if let Some(n) = net_cell.borrow().as_ref() {
-            header.push_str(&format!(" · servers: {}", n.cfg.pinning()));
+            header.push_str(&format!(" · servers: {}", n.cfg.describe()));
         }
     }
     println!("\n{header}\n");
@@ -574,7 +706,8 @@ fn main() {
 
 /// `--drive`: the throughput workload against an external server, pinned like the suite.
 fn drive(addr: std::net::SocketAddr, seconds: f64) -> i32 {
-    let cfg = net::NetConfig::new(None, Duration::from_secs_f64(seconds), 0);
+    let cfg = net::NetConfig::new(&[1], Duration::from_secs_f64(seconds), 0);
+    let pin = cfg.pinning(1);
     let batches = bench::client::make_batches(256, net::TP_DEPTH, 1);
     let opts = bench::client::PipelineOpts {
         addr,
@@ -582,14 +715,15 @@ fn drive(addr: std::net::SocketAddr, seconds: f64) -> i32 {
         batches: &batches,
         duration: cfg.duration,
         record_rtt: false,
-        threads: cfg.client_threads(),
-        cpus: &cfg.client_cpus,
+        threads: pin.client_threads(),
+        cpus: &pin.client_cpus,
+        unbounded: false,
     };
     eprintln!(
         "bench: driving {addr} for {seconds} s: {} conns × {} lines, client on CPUs {:?}",
         net::TP_CONNS,
         net::TP_DEPTH,
-        cfg.client_cpus
+        pin.client_cpus
     );
     match bench::client::pipelined(&opts) {
         Ok(r) => {
@@ -639,6 +773,10 @@ fn write_files(o: &Opts, rows: &[Row], header: &str) -> Result<(), String> {
         "md",
         &report::markdown(rows, &format!("Measured {header}.")),
     )?;
+    let header_line = format!("Measured {header}.");
+    for (group, md) in report::markdown_groups(rows, &header_line) {
+        write(&format!("{group}.md"), &md)?;
+    }
     let svg = dir.join(format!("{stem}.svg"));
     report::svg(rows, &svg, header)?;
     eprintln!("bench: wrote {}/{stem}.{{csv,md,svg}}", dir.display());

@@ -23,57 +23,126 @@ pub fn kill_all_servers() {
     }
 }
 
+/// Benchmark groups that need the server processes.
+pub const GROUPS: [&str; 3] = ["net", "fairness", "memory"];
+
 /// How the network benchmarks are set up.
 pub struct NetConfig {
-    /// Worker threads of every server.
-    pub workers: usize,
-    /// CPUs for the client threads.
-    pub client_cpus: Vec<usize>,
-    /// CPUs for the server processes.
-    pub server_cpus: Vec<usize>,
+    /// Worker thread counts of the servers (throughput and latency run once per count; the
+    /// other benchmarks use the first).
+    pub workers: Vec<usize>,
+    /// CPUs this process may use.
+    pub cpus: Vec<usize>,
     /// Measured time per throughput / latency / churn sample.
     pub duration: Duration,
     /// Connections held open by the memory benchmark.
     pub idle_conns: usize,
 }
 
+/// Where the client and a server with a given number of workers run.
+pub struct Pinning {
+    /// CPUs for the client threads (empty: not pinned).
+    pub client_cpus: Vec<usize>,
+    /// CPUs for the server process (empty: not pinned).
+    pub server_cpus: Vec<usize>,
+}
+
+impl Pinning {
+    /// Client threads: one per client CPU.
+    pub fn client_threads(&self) -> usize {
+        self.client_cpus.len().max(1)
+    }
+}
+
 impl NetConfig {
-    /// Splits the allowed CPUs in two halves: the lower for the client, the upper for the
-    /// servers (on one CPU, nothing is pinned).
-    pub fn new(workers: Option<usize>, duration: Duration, idle_conns: usize) -> NetConfig {
+    /// `workers` empty: 1 and 2 workers where there are at least 2 CPUs, else 1.
+    pub fn new(workers: &[usize], duration: Duration, idle_conns: usize) -> NetConfig {
         let cpus = sys::allowed_cpus();
-        let (client_cpus, server_cpus) = if cpus.len() >= 2 {
-            let half = cpus.len() / 2;
-            (cpus[..half].to_vec(), cpus[half..].to_vec())
+        let workers = if workers.is_empty() {
+            if cpus.len() >= 2 {
+                vec![1, 2]
+            } else {
+                vec![1]
+            }
         } else {
-            (Vec::new(), Vec::new())
+            workers.to_vec()
         };
-        let workers = workers.unwrap_or(server_cpus.len().max(1));
         NetConfig {
             workers,
-            client_cpus,
-            server_cpus,
+            cpus,
             duration,
             idle_conns,
         }
     }
 
-    /// Client threads: one per client CPU.
-    pub fn client_threads(&self) -> usize {
-        self.client_cpus.len().max(1)
-    }
-
-    /// A short description for the table's parameter column.
-    pub fn pinning(&self) -> String {
-        if self.server_cpus.is_empty() {
-            format!("{} worker(s), unpinned", self.workers)
+    /// A server with `workers` threads gets the last `workers` CPUs and the client the
+    /// others, so they never compete for a core; where that leaves the client no CPU, both
+    /// share all of them (and the table says so).
+    pub fn pinning(&self, workers: usize) -> Pinning {
+        let n = self.cpus.len();
+        if n < 2 {
+            return Pinning {
+                client_cpus: Vec::new(),
+                server_cpus: Vec::new(),
+            };
+        }
+        if workers < n {
+            Pinning {
+                client_cpus: self.cpus[..n - workers].to_vec(),
+                server_cpus: self.cpus[n - workers..].to_vec(),
+            }
         } else {
-            format!(
-                "{} worker(s), server on CPU {:?}, client on {:?}",
-                self.workers, self.server_cpus, self.client_cpus
-            )
+            Pinning {
+                client_cpus: self.cpus.clone(),
+                server_cpus: self.cpus.clone(),
+            }
         }
     }
+
+    /// A short description of the pinning of every worker count, for the results header.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .workers
+            .iter()
+            .map(|&w| {
+                let p = self.pinning(w);
+                if p.server_cpus.is_empty() {
+                    format!("{w} worker(s) unpinned")
+                } else if p.server_cpus == p.client_cpus {
+                    format!(
+                        "{w} worker(s): server and client share CPUs {}",
+                        cpu_list(&p.server_cpus)
+                    )
+                } else {
+                    format!(
+                        "{w} worker(s): server on CPU {}, client on {}",
+                        cpu_list(&p.server_cpus),
+                        cpu_list(&p.client_cpus)
+                    )
+                }
+            })
+            .collect();
+        parts.join("; ")
+    }
+}
+
+/// `[0, 1, 2, 5]` as `0-2,5`.
+fn cpu_list(cpus: &[usize]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let mut j = i;
+        while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            cpus[i].to_string()
+        } else {
+            format!("{}-{}", cpus[i], cpus[j])
+        });
+        i = j + 1;
+    }
+    out.join(",")
 }
 
 /// The target directory's profile folder holding our binaries (`target/release`).
@@ -144,21 +213,31 @@ fn cargo_build(args: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Makes sure the three server binaries exist next to this one, building them if missing
+/// The comparison servers of this crate (`src/bin`).
+const BENCH_SERVERS: [&str; 6] = [
+    "ours_bare_server",
+    "raw_epoll_server",
+    "tokio_server",
+    "seed_oneshot",
+    "seed_exclusive",
+    "seed_acceptor",
+];
+
+/// Makes sure the server binaries exist next to this one, building them if missing
 /// (or older than their sources), and says so.
 pub fn ensure_binaries(need_ours: bool) -> Result<(), String> {
     let dir = bin_dir()?;
     let root = workspace_root();
     let bench_src = newest_source(&[root.join("bench/src"), root.join("bench/Cargo.toml")]);
-    let stale_ours = ["raw_epoll_server", "tokio_server"].iter().any(|b| {
-        match (mtime(&dir.join(b)), bench_src) {
+    let stale_ours = BENCH_SERVERS
+        .iter()
+        .any(|b| match (mtime(&dir.join(b)), bench_src) {
             (None, _) => true,
             (Some(t), Some(src)) => t < src,
             _ => false,
-        }
-    });
+        });
     if stale_ours {
-        eprintln!("bench: raw_epoll_server / tokio_server missing or older than their sources: building them");
+        eprintln!("bench: the bench crate's servers are missing or older than their sources: building them");
         cargo_build(&["-p", "bench", "--bins"])?;
     }
     if need_ours {
@@ -207,15 +286,22 @@ fn free_port() -> Result<u16, String> {
 impl ServerProc {
     /// Starts the server of `imp` on a free loopback port, pinned to `cfg.server_cpus`, and
     /// waits until it answers a correctness probe.
-    pub fn start(imp: Imp, cfg: &NetConfig) -> Result<ServerProc, String> {
+    pub fn start(imp: Imp, cfg: &NetConfig, nworkers: usize) -> Result<ServerProc, String> {
         let dir = bin_dir()?;
         let port = free_port()?;
-        let workers = cfg.workers.to_string();
         let (bin, extra): (&str, &[&str]) = match imp {
             Imp::Ours => ("server", &["--max-connections", "100000"]),
             Imp::Tokio => ("tokio_server", &[]),
+            Imp::TokioPooled => ("tokio_server", &["--pooled"]),
+            Imp::OursBare => ("ours_bare_server", &[]),
             Imp::Raw => ("raw_epoll_server", &[]),
+            Imp::RawFair => ("raw_epoll_server", &["--fair-bytes", "16384"]),
+            Imp::RawFair256 => ("raw_epoll_server", &["--fair-bytes", "262144"]),
+            Imp::SeedOneshot => ("seed_oneshot", &[]),
+            Imp::SeedExclusive => ("seed_exclusive", &[]),
+            Imp::SeedAcceptor => ("seed_acceptor", &[]),
         };
+        let workers = nworkers.to_string();
         let log =
             std::env::temp_dir().join(format!("bench-{}-{bin}-{port}.log", std::process::id()));
         let logf = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -226,7 +312,7 @@ impl ServerProc {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(logf);
-        let cpus = cfg.server_cpus.clone();
+        let cpus = cfg.pinning(nworkers).server_cpus;
         if !cpus.is_empty() {
             use std::os::unix::process::CommandExt;
             // SAFETY: the closure runs in the forked child before exec; it only calls
@@ -329,13 +415,14 @@ impl Drop for ServerProc {
     }
 }
 
-/// Long-lived servers shared by the throughput, latency and churn benchmarks.
+/// Long-lived servers shared by the throughput, latency, fairness and churn benchmarks.
 pub struct Net {
     /// Setup.
     pub cfg: NetConfig,
-    servers: HashMap<Imp, Result<ServerProc, String>>,
+    servers: HashMap<(Imp, usize), Result<ServerProc, String>>,
     batches: Vec<Batch>,
     single: Vec<Batch>,
+    long: Vec<Batch>,
 }
 
 /// Connections of the throughput benchmark.
@@ -346,6 +433,12 @@ pub const TP_DEPTH: usize = 16;
 pub const LAT_CONNS: usize = 16;
 /// Concurrent connects of the churn benchmark.
 pub const CHURN_CONCURRENCY: usize = 16;
+/// Heavy connections of the fairness (loaded-latency) benchmarks.
+pub const HEAVY_CONNS: usize = 64;
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p) as usize] as f64 / 1e3
+}
 
 impl Net {
     /// Prepares the workload; servers start on first use.
@@ -355,15 +448,18 @@ impl Net {
             servers: HashMap::new(),
             batches: client::make_batches(256, TP_DEPTH, 1),
             single: client::make_batches(1024, 1, 2),
+            long: client::make_long_batches(64, 16, 1024, 4096, 3),
         }
     }
 
-    fn server(&mut self, imp: Imp) -> Result<&mut ServerProc, String> {
-        if !self.servers.contains_key(&imp) {
-            let s = ServerProc::start(imp, &self.cfg);
-            self.servers.insert(imp, s);
+    fn server(&mut self, imp: Imp, workers: usize) -> Result<&mut ServerProc, String> {
+        if !self.servers.contains_key(&(imp, workers)) {
+            // One server process at a time: an idle one still holds memory and threads.
+            self.servers.clear();
+            let s = ServerProc::start(imp, &self.cfg, workers);
+            self.servers.insert((imp, workers), s);
         }
-        match self.servers.get_mut(&imp) {
+        match self.servers.get_mut(&(imp, workers)) {
             Some(Ok(s)) => {
                 s.check_alive()?;
                 Ok(s)
@@ -378,62 +474,129 @@ impl Net {
         self.servers.clear();
     }
 
-    /// [lines/s, MB/s of replies, server CPU seconds per million replies]
-    pub fn throughput(&mut self, imp: Imp) -> Result<Vec<f64>, String> {
+    /// [lines/s, server CPU seconds per million replies, p99 µs of a batch's round trip]
+    pub fn throughput(&mut self, imp: Imp, workers: usize) -> Result<Vec<f64>, String> {
         let duration = self.cfg.duration;
-        let threads = self.cfg.client_threads();
-        let cpus = self.cfg.client_cpus.clone();
-        let srv = self.server(imp)?;
+        let pin = self.cfg.pinning(workers);
+        let srv = self.server(imp, workers)?;
         let (addr, pid) = (srv.addr, srv.pid());
         let opts = PipelineOpts {
             addr,
             conns: TP_CONNS,
             batches: &self.batches,
             duration,
-            record_rtt: false,
-            threads,
-            cpus: &cpus,
+            record_rtt: true,
+            threads: pin.client_threads(),
+            cpus: &pin.client_cpus,
+            unbounded: false,
         };
         let cpu0 = sys::cpu_seconds(pid).map_err(|e| e.to_string())?;
-        let r = client::pipelined(&opts).map_err(|e| format!("throughput: {e}"))?;
+        let mut r = client::pipelined(&opts).map_err(|e| format!("throughput: {e}"))?;
         let cpu1 = sys::cpu_seconds(pid).map_err(|e| e.to_string())?;
+        if r.rtts_ns.is_empty() {
+            return Err("throughput: no batch completed".into());
+        }
+        r.rtts_ns.sort_unstable();
         let secs = r.elapsed.as_secs_f64();
         Ok(vec![
             r.replies as f64 / secs,
-            r.bytes as f64 / secs / 1e6,
             (cpu1 - cpu0) / r.replies as f64 * 1e6,
+            percentile(&r.rtts_ns, 0.99),
         ])
     }
 
     /// [p50 µs, p99 µs] of single-line round trips.
-    pub fn latency(&mut self, imp: Imp) -> Result<Vec<f64>, String> {
+    pub fn latency(&mut self, imp: Imp, workers: usize) -> Result<Vec<f64>, String> {
         let duration = self.cfg.duration;
-        let threads = self.cfg.client_threads();
-        let cpus = self.cfg.client_cpus.clone();
-        let addr = self.server(imp)?.addr;
+        let pin = self.cfg.pinning(workers);
+        let addr = self.server(imp, workers)?.addr;
         let opts = PipelineOpts {
             addr,
             conns: LAT_CONNS,
             batches: &self.single,
             duration,
             record_rtt: true,
-            threads,
-            cpus: &cpus,
+            threads: pin.client_threads(),
+            cpus: &pin.client_cpus,
+            unbounded: false,
         };
         let mut r = client::pipelined(&opts).map_err(|e| format!("latency: {e}"))?;
         if r.rtts_ns.is_empty() {
             return Err("latency: no round trip completed".into());
         }
         r.rtts_ns.sort_unstable();
-        let pct = |p: f64| r.rtts_ns[((r.rtts_ns.len() - 1) as f64 * p) as usize] as f64 / 1e3;
-        Ok(vec![pct(0.50), pct(0.99)])
+        Ok(vec![
+            percentile(&r.rtts_ns, 0.50),
+            percentile(&r.rtts_ns, 0.99),
+        ])
+    }
+
+    /// Loaded latency with a bounded window per heavy client.
+    pub fn loaded_window(&mut self, imp: Imp, workers: usize) -> Result<Vec<f64>, String> {
+        self.loaded(imp, workers, false)
+    }
+
+    /// Loaded latency with unbounded pipelining by the heavy clients.
+    pub fn loaded_stream(&mut self, imp: Imp, workers: usize) -> Result<Vec<f64>, String> {
+        self.loaded(imp, workers, true)
+    }
+
+    /// [light p50 µs, light p99 µs, heavy reply MB/s]: one light client doing single-line
+    /// round trips while [`HEAVY_CONNS`] heavy clients send long lines to the same server.
+    /// The light client starts once the heavy load runs and stops before it ends.
+    fn loaded(&mut self, imp: Imp, workers: usize, unbounded: bool) -> Result<Vec<f64>, String> {
+        let duration = self.cfg.duration;
+        let pin = self.cfg.pinning(workers);
+        let addr = self.server(imp, workers)?.addr;
+        let ramp = Duration::from_millis(100);
+        let heavy = PipelineOpts {
+            addr,
+            conns: HEAVY_CONNS,
+            batches: &self.long,
+            duration: duration + 2 * ramp,
+            record_rtt: false,
+            threads: pin.client_threads(),
+            cpus: &pin.client_cpus,
+            unbounded,
+        };
+        let light = PipelineOpts {
+            addr,
+            conns: 1,
+            batches: &self.single,
+            duration,
+            record_rtt: true,
+            threads: 1,
+            cpus: &pin.client_cpus,
+            unbounded: false,
+        };
+        let (h, l) = std::thread::scope(|s| {
+            let h = s.spawn(|| client::pipelined(&heavy));
+            // Not synchronisation: the light client's samples should all be under load.
+            std::thread::sleep(ramp);
+            let l = client::pipelined(&light);
+            let h = h
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("client thread panicked")));
+            (h, l)
+        });
+        let h = h.map_err(|e| format!("heavy clients: {e}"))?;
+        let mut l = l.map_err(|e| format!("light client: {e}"))?;
+        if l.rtts_ns.is_empty() {
+            return Err("light client: no round trip completed".into());
+        }
+        l.rtts_ns.sort_unstable();
+        Ok(vec![
+            percentile(&l.rtts_ns, 0.50),
+            percentile(&l.rtts_ns, 0.99),
+            h.bytes as f64 / h.elapsed.as_secs_f64() / 1e6,
+        ])
     }
 
     /// [connections/s]: connect, one line, verified reply, close.
-    pub fn churn(&mut self, imp: Imp) -> Result<Vec<f64>, String> {
+    pub fn churn(&mut self, imp: Imp, workers: usize) -> Result<Vec<f64>, String> {
         let duration = self.cfg.duration;
-        let cpus = self.cfg.client_cpus.clone();
-        let addr = self.server(imp)?.addr;
+        let cpus = self.cfg.pinning(workers).client_cpus;
+        let addr = self.server(imp, workers)?.addr;
         let r = std::thread::scope(|s| {
             s.spawn(|| {
                 client::one_line_conns(
@@ -453,10 +616,11 @@ impl Net {
 
     /// [bytes of server RSS per idle connection]: a fresh server, `idle_conns` connections
     /// each answered one line and then left idle.
-    pub fn memory(&mut self, imp: Imp) -> Result<Vec<f64>, String> {
-        let mut srv = ServerProc::start(imp, &self.cfg)?;
+    pub fn memory(&mut self, imp: Imp, workers: usize) -> Result<Vec<f64>, String> {
+        self.servers.clear();
+        let mut srv = ServerProc::start(imp, &self.cfg, workers)?;
         let n = self.cfg.idle_conns;
-        let cpus = self.cfg.client_cpus.clone();
+        let cpus = self.cfg.pinning(workers).client_cpus;
         let addr = srv.addr;
         // The probe in `start` has warmed the server up (threads running, first buffers).
         std::thread::sleep(Duration::from_millis(100));

@@ -125,81 +125,108 @@ fn metric_label(m: &MetricDef) -> String {
     )
 }
 
-const HEADERS: [&str; 7] = [
-    "benchmark",
-    "parameters",
-    "metric",
-    "ours",
-    "tokio",
-    "raw-epoll",
-    "ratio tokio/ours",
-];
+/// The implementations that appear in `rows`, in [`Imp::ALL`] order.
+fn columns(rows: &[&Row]) -> Vec<Imp> {
+    Imp::ALL
+        .into_iter()
+        .filter(|&i| rows.iter().any(|r| r.has(i)))
+        .collect()
+}
 
-fn table_cells(rows: &[Row]) -> Vec<[String; 8]> {
+/// The rows split by group, in order of first appearance: each group gets its own table
+/// with only the columns it uses, so no table is wider than it needs to be.
+fn groups(rows: &[Row]) -> Vec<Vec<&Row>> {
+    let mut out: Vec<Vec<&Row>> = Vec::new();
+    for r in rows {
+        match out.iter_mut().find(|g| g[0].group == r.group) {
+            Some(g) => g.push(r),
+            None => out.push(vec![r]),
+        }
+    }
+    out
+}
+
+fn headers(cols: &[Imp], with_raw: bool) -> Vec<String> {
+    let mut h: Vec<String> = ["benchmark", "parameters", "metric"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    h.extend(cols.iter().map(|i| i.name().to_string()));
+    h.push("ratio tokio/ours".into());
+    if with_raw {
+        h.push("vs raw".into());
+    }
+    h
+}
+
+fn table_cells(rows: &[&Row], cols: &[Imp], with_raw: bool) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| {
-            [
+            let mut c = vec![
                 r.bench.to_string(),
                 r.params.clone(),
                 metric_label(&r.metric),
-                cell(r.summary(Imp::Ours)),
-                cell(r.summary(Imp::Tokio)),
-                if r.has(Imp::Raw) {
-                    cell(r.summary(Imp::Raw))
+            ];
+            c.extend(cols.iter().map(|&i| {
+                if r.has(i) {
+                    cell(r.summary(i))
                 } else {
-                    "".into()
-                },
-                ratio_cell(r.ratio(Imp::Tokio)),
-                if r.has(Imp::Raw) {
+                    String::new()
+                }
+            }));
+            c.push(ratio_cell(r.ratio(Imp::Tokio)));
+            if with_raw {
+                c.push(if r.has(Imp::Raw) {
                     ratio_cell(r.ratio(Imp::Raw))
                 } else {
-                    "".into()
-                },
-            ]
+                    String::new()
+                });
+            }
+            c
         })
         .collect()
 }
 
-fn headers() -> [String; 8] {
-    let mut h: Vec<String> = HEADERS.iter().map(|s| s.to_string()).collect();
-    h.push("vs raw".into());
-    h.try_into().unwrap_or_else(|_| unreachable!())
+/// One group's table: header and cells.
+fn group_table(g: &[&Row]) -> (Vec<String>, Vec<Vec<String>>) {
+    let cols = columns(g);
+    let with_raw = cols.contains(&Imp::Raw);
+    (headers(&cols, with_raw), table_cells(g, &cols, with_raw))
 }
 
-/// The plain-text table.
+/// The plain-text tables, one per group.
 pub fn text_table(rows: &[Row]) -> String {
-    let cells = table_cells(rows);
-    let head = headers();
-    let mut w = [0usize; 8];
-    for row in std::iter::once(&head).chain(cells.iter()) {
-        for (i, c) in row.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
     let mut out = String::new();
-    let line = |out: &mut String, row: &[String; 8]| {
-        for (i, c) in row.iter().enumerate() {
-            let pad = w[i] - c.chars().count();
-            if i >= 3 {
-                let _ = write!(out, "{}{}  ", " ".repeat(pad), c);
-            } else {
-                let _ = write!(out, "{}{}  ", c, " ".repeat(pad));
+    for g in groups(rows) {
+        let (head, cells) = group_table(&g);
+        let mut w = vec![0usize; head.len()];
+        for row in std::iter::once(&head).chain(cells.iter()) {
+            for (i, c) in row.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
             }
         }
-        out.truncate(out.trim_end().len());
-        out.push('\n');
-    };
-    line(&mut out, &head);
-    let total: usize = w.iter().sum::<usize>() + 2 * 7;
-    out.push_str(&"-".repeat(total));
-    out.push('\n');
-    let mut group = "";
-    for (r, c) in rows.iter().zip(&cells) {
-        if r.group != group && !group.is_empty() {
+        let line = |out: &mut String, row: &[String]| {
+            for (i, c) in row.iter().enumerate() {
+                let pad = w[i] - c.chars().count();
+                if i >= 3 {
+                    let _ = write!(out, "{}{}  ", " ".repeat(pad), c);
+                } else {
+                    let _ = write!(out, "{}{}  ", c, " ".repeat(pad));
+                }
+            }
+            out.truncate(out.trim_end().len());
+            out.push('\n');
+        };
+        if !out.is_empty() {
             out.push('\n');
         }
-        group = r.group;
-        line(&mut out, c);
+        line(&mut out, &head);
+        let total: usize = w.iter().sum::<usize>() + 2 * (w.len() - 1);
+        out.push_str(&"-".repeat(total));
+        out.push('\n');
+        for c in &cells {
+            line(&mut out, c);
+        }
     }
     out
 }
@@ -210,15 +237,42 @@ pub const LEGEND: &str =
 ratio tokio/ours and vs raw: > 1 means ours is better (for ↑ metrics the ratio is ours/theirs, \
 so it always reads \"how many times better are we\").";
 
-/// The Markdown version of the table, for the book.
+/// Each group's table alone (`(group, markdown)`), so that a book page can include just the
+/// table it discusses; the header line is repeated in each.
+pub fn markdown_groups(rows: &[Row], header: &str) -> Vec<(&'static str, String)> {
+    groups(rows)
+        .into_iter()
+        .map(|g| {
+            let owned: Vec<Row> = g
+                .iter()
+                .map(|r| Row {
+                    group: r.group,
+                    bench: r.bench,
+                    params: r.params.clone(),
+                    metric: r.metric,
+                    results: r.results.clone(),
+                })
+                .collect();
+            (g[0].group, markdown(&owned, header))
+        })
+        .collect()
+}
+
+/// The Markdown version of the tables (one per group), for the book.
 pub fn markdown(rows: &[Row], header: &str) -> String {
-    let cells = table_cells(rows);
-    let mut out = format!("{header}\n\n");
-    let head = headers();
-    let _ = writeln!(out, "| {} |", head.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(3) + &"---:|".repeat(5));
-    for c in &cells {
-        let _ = writeln!(out, "| {} |", c.join(" | "));
+    let mut out = format!("{header}\n");
+    for g in groups(rows) {
+        let (head, cells) = group_table(&g);
+        let _ = writeln!(out, "\n**{}**\n", g[0].group);
+        let _ = writeln!(out, "| {} |", head.join(" | "));
+        let _ = writeln!(
+            out,
+            "|{}",
+            "---|".repeat(3) + &"---:|".repeat(head.len() - 3)
+        );
+        for c in &cells {
+            let _ = writeln!(out, "| {} |", c.join(" | "));
+        }
     }
     out.push('\n');
     out.push_str(&LEGEND.replace('\n', "\n\n"));
@@ -288,106 +342,152 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
-/// A horizontal bar chart of the ratios (log scale, 1 = parity), one row per metric.
+/// Colour of an implementation in the chart.
+fn colour(imp: Imp) -> RGBColor {
+    match imp {
+        Imp::Ours => RGBColor(50, 110, 200),
+        Imp::Tokio => RGBColor(230, 130, 40),
+        Imp::TokioPooled => RGBColor(240, 190, 120),
+        Imp::OursBare => RGBColor(140, 180, 230),
+        Imp::Raw => RGBColor(110, 110, 110),
+        Imp::RawFair => RGBColor(170, 170, 170),
+        Imp::RawFair256 => RGBColor(140, 140, 140),
+        Imp::SeedOneshot => RGBColor(60, 160, 90),
+        Imp::SeedExclusive => RGBColor(130, 90, 180),
+        Imp::SeedAcceptor => RGBColor(190, 70, 90),
+    }
+}
+
+/// A "nice" upper end for an axis that must include `v`: 1, 2 or 5 times a power of ten.
+fn nice_ceiling(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|k| k * p)
+        .find(|&c| c >= v)
+        .unwrap_or(10.0 * p)
+}
+
+/// Small multiples: one panel per benchmark metric, each with its own linear axis in the
+/// metric's unit starting at 0 (nothing clamped), a bar per implementation at the median
+/// and an error bar from the smallest to the largest sample.
 pub fn svg(rows: &[Row], path: &Path, title: &str) -> Result<(), String> {
     let rows: Vec<&Row> = rows
         .iter()
-        .filter(|r| r.ratio(Imp::Tokio).is_some() || r.ratio(Imp::Raw).is_some())
+        .filter(|r| {
+            r.results
+                .iter()
+                .any(|(_, x)| x.as_ref().is_ok_and(|v| !v.is_empty()))
+        })
         .collect();
-    let row_h = 26i32;
-    let (left, right, top) = (330i32, 40i32, 80i32);
-    let width = 1000i32;
-    let height = top + row_h * rows.len().max(1) as i32 + 60;
+    let (width, cols, top) = (1240i32, 2usize, 70i32);
+    let panel_w = width / cols as i32;
+    let bar_h = 17i32;
+    let panel_h = |r: &Row| 40 + bar_h * r.results.len() as i32 + 28;
+    // Panels fill the columns left to right, row by row; a row is as tall as its tallest.
+    let mut layout = Vec::new();
+    let mut y = top;
+    for chunk in rows.chunks(cols) {
+        let h = chunk.iter().map(|r| panel_h(r)).max().unwrap_or(0);
+        for (k, r) in chunk.iter().enumerate() {
+            layout.push((*r, k as i32 * panel_w, y));
+        }
+        y += h;
+    }
+    let height = y + 20;
     let root = SVGBackend::new(path, (width as u32, height as u32)).into_drawing_area();
     let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let font = ("sans-serif", 13).into_font();
+    let font = |size: i32| ("sans-serif", size).into_font();
     root.draw(&Text::new(
-        "bench: ours vs tokio, and vs the raw-epoll limit".to_string(),
+        "bench: every metric on its own axis".to_string(),
         (10, 8),
-        ("sans-serif", 16).into_font(),
+        font(20),
     ))
     .map_err(err)?;
+    root.draw(&Text::new(title.to_string(), (10, 30), font(12)))
+        .map_err(err)?;
     root.draw(&Text::new(
-        title.to_string(),
-        (10, 30),
-        ("sans-serif", 11).into_font(),
-    ))
-    .map_err(err)?;
-    root.draw(&Text::new(
-        "blue: ours vs tokio; grey: ours vs raw epoll; right of 1× = ours better \
-         (log scale, clamped at ⅛× and 8×)"
+        "bar: median; whisker: min–max over the measured runs; linear axis from 0; \
+         ↓ lower is better, ↑ higher is better"
             .to_string(),
         (10, 46),
-        ("sans-serif", 11).into_font(),
+        font(13),
     ))
     .map_err(err)?;
-    // Log2 axis from 1/8× to 8×.
-    let (lo, hi) = (-3.0f64, 3.0f64);
-    let x_of = |r: f64| -> i32 {
-        let l = r.log2().clamp(lo, hi);
-        left + ((l - lo) / (hi - lo) * f64::from(width - left - right)) as i32
-    };
-    let bottom = top + row_h * rows.len() as i32;
-    for (k, label) in [
-        (0.125, "⅛×"),
-        (0.25, "¼×"),
-        (0.5, "½×"),
-        (1.0, "1×"),
-        (2.0, "2×"),
-        (4.0, "4×"),
-        (8.0, "8×"),
-    ] {
-        let x = x_of(k);
-        let color = if k == 1.0 {
-            BLACK
-        } else {
-            RGBColor(220, 220, 220)
-        };
-        root.draw(&PathElement::new(vec![(x, top - 6), (x, bottom)], color))
-            .map_err(err)?;
+    let (label_w, right) = (150i32, 70i32);
+    for (r, x0, y0) in layout {
+        let summaries: Vec<(Imp, Option<Summary>)> = r
+            .results
+            .iter()
+            .map(|(i, x)| (*i, x.as_ref().ok().and_then(|v| Summary::of(v))))
+            .collect();
+        let top_value = summaries
+            .iter()
+            .filter_map(|(_, s)| s.map(|s| s.max))
+            .fold(0.0f64, f64::max);
+        let axis_max = nice_ceiling(top_value);
+        let (ax0, ax1) = (x0 + label_w, x0 + panel_w - right);
+        let x_of = |v: f64| ax0 + ((v / axis_max) * f64::from(ax1 - ax0)).round() as i32;
+        let mut short = r.params.clone();
+        if short.chars().count() > 80 {
+            short = short.chars().take(79).collect::<String>() + "…";
+        }
         root.draw(&Text::new(
-            label.to_string(),
-            (x - 8, bottom + 6),
-            font.clone(),
+            format!("{} · {}", r.bench, metric_label(&r.metric)),
+            (x0 + 8, y0),
+            font(16),
         ))
         .map_err(err)?;
-    }
-    let blue = RGBColor(50, 110, 200);
-    let grey = RGBColor(150, 150, 150);
-    for (i, r) in rows.iter().enumerate() {
-        let y = top + row_h * i as i32;
-        let label = format!("{} · {} {}", r.bench, r.metric.name, r.metric.unit);
-        root.draw(&Text::new(label, (10, y + 5), font.clone()))
+        root.draw(&Text::new(short, (x0 + 8, y0 + 19), font(13)))
             .map_err(err)?;
-        let one = x_of(1.0);
-        let bar = |ratio: Option<f64>, y0: i32, y1: i32, color: RGBColor| -> Result<(), String> {
-            if let Some(q) = ratio {
-                let x = x_of(q);
-                root.draw(&Rectangle::new(
-                    [(one.min(x), y0), (one.max(x).max(one.min(x) + 1), y1)],
-                    color.filled(),
-                ))
+        let by = y0 + 40;
+        let bottom = by + bar_h * summaries.len() as i32;
+        for k in 0..=4 {
+            let v = axis_max * f64::from(k) / 4.0;
+            let x = x_of(v);
+            let c = if k == 0 {
+                BLACK
+            } else {
+                RGBColor(225, 225, 225)
+            };
+            root.draw(&PathElement::new(vec![(x, by - 2), (x, bottom)], c))
                 .map_err(err)?;
-                let tx = if q >= 1.0 {
-                    x + 4
-                } else {
-                    (x - 44).max(left - 44)
-                };
-                root.draw(&Text::new(
-                    format!("{q:.2}×"),
-                    (tx, y0 - 1),
-                    ("sans-serif", 11).into_font(),
-                ))
+            root.draw(&Text::new(num(v), (x - 10, bottom + 3), font(13)))
                 .map_err(err)?;
+        }
+        for (j, (imp, s)) in summaries.iter().enumerate() {
+            let y = by + bar_h * j as i32;
+            root.draw(&Text::new(
+                imp.name().to_string(),
+                (x0 + 8, y + 1),
+                font(14),
+            ))
+            .map_err(err)?;
+            let Some(s) = s else {
+                root.draw(&Text::new("FAILED".to_string(), (ax0 + 4, y + 1), font(14)))
+                    .map_err(err)?;
+                continue;
+            };
+            root.draw(&Rectangle::new(
+                [(ax0, y + 2), (x_of(s.median).max(ax0 + 1), y + bar_h - 2)],
+                colour(*imp).filled(),
+            ))
+            .map_err(err)?;
+            let mid = y + bar_h / 2;
+            let (lo, hi) = (x_of(s.min), x_of(s.max));
+            for seg in [
+                vec![(lo, mid), (hi, mid)],
+                vec![(lo, y + 3), (lo, y + bar_h - 3)],
+                vec![(hi, y + 3), (hi, y + bar_h - 3)],
+            ] {
+                root.draw(&PathElement::new(seg, BLACK)).map_err(err)?;
             }
-            Ok(())
-        };
-        if r.has(Imp::Raw) {
-            bar(r.ratio(Imp::Tokio), y + 3, y + 12, blue)?;
-            bar(r.ratio(Imp::Raw), y + 13, y + 22, grey)?;
-        } else {
-            bar(r.ratio(Imp::Tokio), y + 5, y + 19, blue)?;
+            root.draw(&Text::new(num(s.median), (hi + 4, y + 1), font(13)))
+                .map_err(err)?;
         }
     }
     root.present().map_err(err)?;
@@ -444,7 +544,8 @@ mod tests {
         let path = dir.join("t.svg");
         svg(&rows, &path, "test").unwrap();
         let s = std::fs::read_to_string(&path).unwrap();
-        assert!(s.contains("<svg") && s.contains("1.50×"));
+        // One panel per metric, each with its own labels; the failed column says so.
+        assert!(s.contains("<svg") && s.contains("lines /s ↑") && s.contains("FAILED"));
         if std::env::var_os("BENCH_KEEP_SVG").is_none() {
             std::fs::remove_dir_all(&dir).unwrap();
         }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// Returns [total ms, lateness p50 ms, lateness p99 ms]; lateness is how long after its
 /// deadline a sleeper was resumed.
 pub fn sleep_many<R: Rt>(n: usize) -> [f64; 3] {
-    let rt = R::multi_thread(crate::exec::NUM_WORKERS);
+    let rt = R::multi_thread(crate::exec::num_workers());
     let mut rng = Rng::new(42);
     let durations: Vec<Duration> = (0..n)
         .map(|_| Duration::from_micros(rng.range(1_000, 100_000)))
@@ -47,7 +47,7 @@ async fn quick_job() -> usize {
 /// tokio's `time_timeout` shape: one task per worker, each awaiting `timeout(1 s, ready)`
 /// `iters / workers` times. Returns ns per timeout.
 pub fn timeout_ready<R: Rt>(iters: usize) -> f64 {
-    let workers = crate::exec::NUM_WORKERS;
+    let workers = crate::exec::num_workers();
     let rt = R::multi_thread(workers);
     let run = |iters: usize| {
         rt.block_on(async {

@@ -15,7 +15,7 @@ impl Drop for Server {
     }
 }
 
-fn start(bin: &str) -> Server {
+fn start(bin: &str, extra: &[&str]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -23,6 +23,7 @@ fn start(bin: &str) -> Server {
         .port();
     let child = Command::new(bin)
         .args([&port.to_string(), "--workers", "2", "--max-line", "200"])
+        .args(extra)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -50,7 +51,11 @@ fn exchange(addr: SocketAddr, chunks: &[&[u8]], half_close: bool) -> Vec<u8> {
 }
 
 fn check(bin: &str) {
-    let srv = start(bin);
+    check_with(bin, &[]);
+}
+
+fn check_with(bin: &str, extra: &[&str]) {
+    let srv = start(bin, extra);
     let addr = srv.1;
     client::probe(addr).unwrap();
     // One byte per write, CR LF, EOF with an unterminated tail.
@@ -73,6 +78,7 @@ fn check(bin: &str) {
         record_rtt: true,
         threads: 2,
         cpus: &[],
+        unbounded: false,
     })
     .unwrap();
     assert!(r.replies > 0 && r.rtts_ns.len() as u64 * 16 == r.replies);
@@ -80,6 +86,21 @@ fn check(bin: &str) {
     assert_eq!(churn.completed, 50);
     let idle = client::one_line_conns(addr, 16, Until::Count(100), true, &[]).unwrap();
     assert_eq!(idle.kept.len(), 100);
+    // Long lines, streamed without waiting for replies: every byte still comes back right.
+    // (Within the --max-line 200 these servers run with.)
+    let long = client::make_long_batches(8, 64, 120, 200, 9);
+    let r = client::pipelined(&PipelineOpts {
+        addr,
+        conns: 4,
+        batches: &long,
+        duration: Duration::from_millis(200),
+        record_rtt: false,
+        threads: 1,
+        cpus: &[],
+        unbounded: true,
+    })
+    .unwrap();
+    assert!(r.replies > 0 && r.bytes > 0);
 }
 
 #[test]
@@ -90,4 +111,49 @@ fn raw_epoll_server() {
 #[test]
 fn tokio_server() {
     check(env!("CARGO_BIN_EXE_tokio_server"));
+}
+
+#[test]
+fn tokio_server_pooled() {
+    check_with(env!("CARGO_BIN_EXE_tokio_server"), &["--pooled"]);
+}
+
+#[test]
+fn ours_bare_server() {
+    check(env!("CARGO_BIN_EXE_ours_bare_server"));
+}
+
+#[test]
+fn raw_epoll_server_fair() {
+    // A budget smaller than one read: every connection yields after each read.
+    check_with(
+        env!("CARGO_BIN_EXE_raw_epoll_server"),
+        &["--fair-bytes", "100"],
+    );
+}
+
+#[test]
+fn seed_small_budget() {
+    for bin in [
+        env!("CARGO_BIN_EXE_seed_oneshot"),
+        env!("CARGO_BIN_EXE_seed_exclusive"),
+        env!("CARGO_BIN_EXE_seed_acceptor"),
+    ] {
+        check_with(bin, &["--fair-bytes", "100"]);
+    }
+}
+
+#[test]
+fn seed_oneshot() {
+    check(env!("CARGO_BIN_EXE_seed_oneshot"));
+}
+
+#[test]
+fn seed_exclusive() {
+    check(env!("CARGO_BIN_EXE_seed_exclusive"));
+}
+
+#[test]
+fn seed_acceptor() {
+    check(env!("CARGO_BIN_EXE_seed_acceptor"));
 }

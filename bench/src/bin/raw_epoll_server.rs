@@ -3,7 +3,12 @@
 //! edge-triggered epoll instance; per-connection buffers exist only while data is pending
 //! (a partial line in, or unsent replies out), so an idle connection costs a few dozen bytes.
 //!
-//! Usage: `raw_epoll_server [PORT] [--bind IP] [--workers N] [--max-line N]`
+//! `--fair-bytes N` bounds how much one connection may read before the other ready ones get
+//! a turn (default: no bound, read until the socket is drained); a connection that used its
+//! budget goes on a ready list served after the next non-blocking `epoll_wait`, since no new
+//! edge will announce the bytes it left in the socket.
+//!
+//! Usage: `raw_epoll_server [PORT] [--bind IP] [--workers N] [--max-line N] [--fair-bytes N]`
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -20,6 +25,7 @@ struct Args {
     bind: Ipv4Addr,
     workers: usize,
     max_line: usize,
+    fair_bytes: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -28,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         bind: Ipv4Addr::LOCALHOST,
         workers: 1,
         max_line: proto::MAX_LINE,
+        fair_bytes: usize::MAX,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -44,9 +51,14 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--max-line: {e}"))?
             }
+            "--fair-bytes" => {
+                a.fair_bytes = val("--fair-bytes")?
+                    .parse()
+                    .map_err(|e| format!("--fair-bytes: {e}"))?
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: raw_epoll_server [PORT] [--bind IPV4] [--workers N] [--max-line N]"
+                    "usage: raw_epoll_server [PORT] [--bind IPV4] [--workers N] [--max-line N] [--fair-bytes N]"
                 );
                 std::process::exit(0);
             }
@@ -54,8 +66,8 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown option {other}")),
         }
     }
-    if a.workers == 0 {
-        return Err("--workers must be at least 1".into());
+    if a.workers == 0 || a.fair_bytes == 0 {
+        return Err("--workers and --fair-bytes must be at least 1".into());
     }
     Ok(a)
 }
@@ -84,10 +96,10 @@ fn main() {
         "raw_epoll_server listening on {addr}, {} workers, line framing",
         args.workers
     );
-    let max_line = args.max_line;
+    let (max_line, budget) = (args.max_line, args.fair_bytes);
     let threads: Vec<_> = listeners
         .into_iter()
-        .map(|lfd| std::thread::spawn(move || worker(lfd, max_line)))
+        .map(|lfd| std::thread::spawn(move || worker(lfd, max_line, budget)))
         .collect();
     for t in threads {
         match t.join() {
@@ -170,6 +182,8 @@ struct Conn {
     out_pos: usize,
     /// Close once `pending_out` is flushed.
     closing: bool,
+    /// On the worker's ready list already (a new event must not queue it twice).
+    queued: bool,
 }
 
 struct Worker {
@@ -178,9 +192,13 @@ struct Worker {
     scratch: Vec<u8>,
     out: Vec<u8>,
     max_line: usize,
+    /// Bytes one connection may read per turn (`--fair-bytes`).
+    budget: usize,
+    /// Connections that used their budget with input possibly left: served next turn.
+    ready: std::collections::VecDeque<RawFd>,
 }
 
-fn worker(lfd: RawFd, max_line: usize) -> io::Result<()> {
+fn worker(lfd: RawFd, max_line: usize, budget: usize) -> io::Result<()> {
     // SAFETY: plain syscall creating a new fd owned by this worker for its whole life.
     let epfd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
     let mut ev = libc::epoll_event {
@@ -195,13 +213,21 @@ fn worker(lfd: RawFd, max_line: usize) -> io::Result<()> {
         scratch: vec![0; READ_CHUNK],
         out: Vec::with_capacity(READ_CHUNK * 2),
         max_line,
+        budget,
+        ready: std::collections::VecDeque::new(),
     };
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 512];
     // After EMFILE we cannot rely on a new edge for connections already queued: retry on a
     // short timeout instead.
     let mut accept_backlog = false;
     loop {
-        let timeout = if accept_backlog { 50 } else { -1 };
+        let timeout = if !w.ready.is_empty() {
+            0
+        } else if accept_backlog {
+            50
+        } else {
+            -1
+        };
         // SAFETY: `events` is a valid writable buffer of the length passed.
         let n =
             unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, timeout) };
@@ -212,8 +238,14 @@ fn worker(lfd: RawFd, max_line: usize) -> io::Result<()> {
             }
             return Err(e);
         }
-        if accept_backlog || n == 0 {
+        if accept_backlog {
             accept_backlog = w.accept_all(lfd);
+        }
+        let again = std::mem::take(&mut w.ready);
+        for &fd in &again {
+            if let Some(Some(c)) = w.conns.get_mut(fd as usize) {
+                c.queued = false;
+            }
         }
         for ev in &events[..n as usize] {
             if ev.u64 == LISTENER {
@@ -221,6 +253,11 @@ fn worker(lfd: RawFd, max_line: usize) -> io::Result<()> {
             } else {
                 w.serve(ev.u64 as RawFd, ev.events);
             }
+        }
+        // Whether a FIN came with the first event is forgotten: read until `read` says
+        // EAGAIN or end of input, as after a hang-up.
+        for fd in again {
+            w.serve(fd, libc::EPOLLRDHUP as u32);
         }
     }
 }
@@ -284,6 +321,7 @@ impl Worker {
         if !matches!(self.conns.get(fd as usize), Some(Some(_))) {
             return;
         }
+        let mut read_total = 0usize;
         loop {
             match self.flush(fd) {
                 Ok(true) => {}
@@ -292,6 +330,15 @@ impl Worker {
             }
             if self.conn(fd).closing {
                 return self.close(fd);
+            }
+            if read_total >= self.budget {
+                // Fair share used: let the other ready connections run first. Once only:
+                // new edges while queued must not give it extra turns.
+                if !self.conn(fd).queued {
+                    self.conn(fd).queued = true;
+                    self.ready.push_back(fd);
+                }
+                return;
             }
             // SAFETY: `scratch` is a valid writable buffer of the length passed.
             let n = unsafe {
@@ -308,6 +355,7 @@ impl Worker {
                     _ => return self.close(fd),
                 }
             }
+            read_total += n as usize;
             self.out.clear();
             let mut out = std::mem::take(&mut self.out);
             let scratch = std::mem::take(&mut self.scratch);
@@ -419,4 +467,42 @@ fn write_some(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
         done += n as usize;
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::net::UnixStream;
+
+    /// A connection with its budget spent is queued once, however many events it gets
+    /// meanwhile (duplicates would grow the list and give it extra turns).
+    #[test]
+    fn ready_list_holds_a_connection_once() {
+        // SAFETY: plain syscall; the fd lives as long as the test process.
+        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epfd >= 0);
+        let mut w = Worker {
+            epfd,
+            conns: Vec::new(),
+            scratch: vec![0; READ_CHUNK],
+            out: Vec::new(),
+            max_line: usize::MAX / 2,
+            budget: 1,
+            ready: std::collections::VecDeque::new(),
+        };
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_nonblocking(true).unwrap();
+        let fd = ours.into_raw_fd();
+        w.conns.resize_with(fd as usize + 1, || None);
+        w.conns[fd as usize] = Some(Conn::default());
+        // No LF (nothing to answer) and more than a read's worth: the budget ends each turn.
+        let _ = peer.write(&vec![b'a'; 200 * 1024]);
+        for _ in 0..5 {
+            w.serve(fd, libc::EPOLLIN as u32);
+        }
+        assert_eq!(w.ready.len(), 1, "{:?}", w.ready);
+    }
 }
