@@ -119,12 +119,13 @@ unsafe fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any
 /// Drops a value that belongs to user code (an output, a stage) where no
 /// panic may escape: a worker's loop or a `JoinHandle`'s drop.
 fn drop_quietly<T>(value: T) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-        // The payload is user data too, and its destructor may panic as well.
-        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-            // Leaking one box on this path beats unwinding into the worker.
-            std::mem::forget(again);
-        }
+    let Err(mut payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) else {
+        return;
+    };
+    // The payload is user data too, and its destructor may panic as well,
+    // with yet another payload: drop until one goes quietly.
+    while let Err(next) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        payload = next;
     }
 }
 
