@@ -7,6 +7,11 @@
 //! future is never polled again: the final assertion fails); let
 //! `transition_to_notified_by_ref` schedule while `RUNNING`, and loom reports
 //! concurrent access to the future's cell (a double poll).
+//!
+//! `loom_shutdown_races_poll_and_join_drop` fails if `transition_to_shutdown`
+//! takes `RUNNING` without checking that the task is idle: loom then reports
+//! the shutdown thread dropping the future while the worker polls it
+//! (concurrent access to the stage cell).
 
 use super::raw::new_task;
 use super::test_util::Collect;
@@ -134,5 +139,49 @@ fn loom_join_waker_and_completion() {
             let second = Pin::new(&mut join).poll(&mut Context::from_waker(&waker));
             assert!(matches!(second, Poll::Ready(Ok(1))));
         }
+    });
+}
+
+/// Runtime shutdown (the owned list's reference) racing a worker's poll and
+/// the JoinHandle's drop: the future is dropped exactly once, the output
+/// exactly once if it was produced, and the cell is freed.
+#[test]
+fn loom_shutdown_races_poll_and_join_drop() {
+    struct Count(std::sync::Arc<AtomicUsize>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    loom::model(|| {
+        let sched = Collect::default();
+        let future_drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let output_drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let polled = std::sync::Arc::new(AtomicUsize::new(0));
+        let in_future = Count(future_drops.clone());
+        let (out, p) = (output_drops.clone(), polled.clone());
+        let (task, notified, join) = new_task(
+            async move {
+                let _in_future = in_future;
+                p.fetch_add(1, Ordering::SeqCst);
+                Count(out)
+            },
+            sched.clone(),
+            5,
+        );
+        let worker = thread::spawn(move || notified.run());
+        let joiner = thread::spawn(move || drop(join));
+        task.shutdown();
+        worker.join().unwrap();
+        joiner.join().unwrap();
+        drain(&sched);
+        assert_eq!(future_drops.load(Ordering::SeqCst), 1, "future drops");
+        assert_eq!(
+            output_drops.load(Ordering::SeqCst),
+            polled.load(Ordering::SeqCst),
+            "output drops"
+        );
+        // The cell held the last clone of the scheduler: it was freed.
+        assert_eq!(std::sync::Arc::strong_count(&sched.queue), 1, "task leaked");
     });
 }
