@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::abort::AbortHandle;
 use super::error::JoinError;
 use super::raw::RawTask;
 use super::state::ToNotified;
@@ -67,6 +68,24 @@ impl<T> JoinHandle<T> {
             // keeps the task alive while it is scheduled.
             unsafe { self.raw.schedule() }
         }
+    }
+
+    /// A handle that can cancel the task but not await it; it can be cloned
+    /// and sent elsewhere while this handle is awaited.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     let abort = handle.abort_handle();
+    ///     runtime::spawn(async move { abort.abort() });
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.raw.header().state.ref_inc();
+        // SAFETY: the reference just taken is the AbortHandle's.
+        unsafe { AbortHandle::new(self.raw) }
     }
 
     /// Whether the task has finished (completed, panicked or been cancelled).

@@ -8,12 +8,16 @@
 //! - `harness.rs`: poll, completion, cancellation, joining, freeing;
 //! - `waker.rs`: the task's `Waker`;
 //! - `join.rs` and `error.rs`: the public `JoinHandle` and `JoinError`;
+//! - `abort.rs`, `id.rs`, `join_set.rs`: `AbortHandle`, task `Id`s, `JoinSet`;
 //! - `loom_models.rs`: loom models of the whole protocol.
 
+mod abort;
 mod core;
 mod error;
 mod harness;
+mod id;
 mod join;
+mod join_set;
 #[cfg(all(test, loom))]
 mod loom_models;
 pub(crate) mod raw;
@@ -28,8 +32,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use crate::executor::Handle;
+pub use abort::AbortHandle;
 pub use error::JoinError;
+pub use id::{id, try_id, Id};
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 
 /// Spawns a task on the current runtime. The task starts running in the
 /// background right away; the returned handle can be awaited for its output,
