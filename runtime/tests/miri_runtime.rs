@@ -1,6 +1,6 @@
 //! A small end-to-end run of each runtime flavour, sized for miri
 //! (`scripts/miri.sh`): spawning, work stealing, timers, abort,
-//! `spawn_blocking` and shutdown with tasks still pending, over the real
+//! `spawn_blocking`, `JoinSet` and shutdown with tasks still pending, over the real
 //! epoll reactor, eventfd and worker threads. Under plain `cargo test` it is
 //! just one more quick test.
 
@@ -57,6 +57,32 @@ fn exercise(rt: Runtime) {
         pending.abort();
         assert!(pending.await.unwrap_err().is_cancelled());
         assert_eq!(dropped.load(Ordering::SeqCst), 1);
+
+        // A JoinSet joins in completion order; an AbortHandle outlives its
+        // JoinHandle; ids are visible inside tasks.
+        let mut set = runtime::task::JoinSet::new();
+        let mut aborts = Vec::new();
+        for i in 0..4u64 {
+            aborts.push(set.spawn(async move { (i, runtime::task::id()) }));
+        }
+        let stuck = set.spawn(std::future::pending());
+        stuck.abort();
+        let (mut joined, mut cancelled) = (0, 0);
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok((i, id)) => {
+                    assert_eq!(id, aborts[i as usize].id());
+                    joined += 1;
+                }
+                Err(e) => {
+                    assert!(e.is_cancelled());
+                    cancelled += 1;
+                }
+            }
+        }
+        assert_eq!((joined, cancelled), (4, 1));
+        assert!(aborts.iter().all(|a| a.is_finished()));
+        assert_eq!(runtime::task::try_id(), None);
 
         // The blocking pool.
         let sum = runtime::spawn_blocking(|| (1..=10u32).sum::<u32>());

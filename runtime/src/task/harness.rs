@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::core::{Cell, Schedule, Stage};
 use super::error::JoinError;
-use super::id::{self, Id};
+use super::id;
 use super::raw::RawTask;
 use super::refs::Notified;
 use super::state::{Snapshot, ToIdle, ToRunning};
@@ -32,7 +32,7 @@ use super::waker::borrowed_waker;
 pub(super) unsafe fn poll<F: Future, S: Schedule>(task: RawTask) {
     // User code below (the future, its destructor, the output's) may ask
     // which task it runs in.
-    let _current = id::enter(Id::new(task.id()));
+    let _current = id::enter(task.id());
     match task.header().state.transition_to_running() {
         ToRunning::Poll => {}
         // SAFETY: we hold RUNNING and hand our reference on.
@@ -229,7 +229,7 @@ pub(super) unsafe fn dealloc<F: Future, S>(task: RawTask) {
 /// `task` is a live `Cell<F, S>` and the caller hands over a reference.
 pub(super) unsafe fn shutdown<F: Future, S: Schedule>(task: RawTask) {
     if task.header().state.transition_to_shutdown() {
-        let _current = id::enter(Id::new(task.id()));
+        let _current = id::enter(task.id());
         // We took RUNNING: the caller's reference serves as the running
         // reference, which completion releases.
         // SAFETY: see above.

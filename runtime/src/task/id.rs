@@ -45,19 +45,20 @@ impl fmt::Display for Id {
 }
 
 thread_local! {
-    /// The task this thread is polling (or cancelling), if any.
-    static CURRENT: Cell<Option<Id>> = const { Cell::new(None) };
+    /// The id of the task this thread is polling (or cancelling), 0 for none
+    /// (ids start at 1): a plain integer keeps the per-poll set and restore
+    /// to a few instructions.
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Marks `id` as the current task until the guard is dropped, which restores
 /// the previous value (a task may run a nested `block_on`'s tasks).
-pub(super) fn enter(id: Id) -> CurrentGuard {
+pub(super) fn enter(id: u64) -> CurrentGuard {
     // During thread-local teardown there is no current task to record.
-    let prev = CURRENT.try_with(|c| c.replace(Some(id))).ok().flatten();
-    CurrentGuard(prev)
+    CurrentGuard(CURRENT.try_with(|c| c.replace(id)).unwrap_or(0))
 }
 
-pub(super) struct CurrentGuard(Option<Id>);
+pub(super) struct CurrentGuard(u64);
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
@@ -75,7 +76,10 @@ impl Drop for CurrentGuard {
 /// assert!(inside.unwrap().is_some());
 /// ```
 pub fn try_id() -> Option<Id> {
-    CURRENT.try_with(Cell::get).ok().flatten()
+    match CURRENT.try_with(Cell::get) {
+        Ok(0) | Err(_) => None,
+        Ok(id) => Some(Id(id)),
+    }
 }
 
 /// The [`Id`] of the task that is running.
