@@ -14,7 +14,13 @@ cd "$(dirname "$0")/.."
 
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
   echo "miri.sh: installing the nightly toolchain's miri component"
-  rustup toolchain install nightly --profile minimal --component miri,rust-src
+  if ! rustup toolchain install nightly --profile minimal --component miri,rust-src; then
+    # A machine that cannot download toolchains cannot run this check; say so
+    # loudly rather than fail every CI run (MIRI_REQUIRED=1 makes it fatal).
+    echo "miri.sh: SKIPPED: could not install miri on this machine" >&2
+    [ "${MIRI_REQUIRED:-0}" = 1 ] && exit 1
+    exit 0
+  fi
 fi
 cargo +nightly miri setup
 
