@@ -68,8 +68,9 @@ pub(super) unsafe fn poll<F: Future, S: Schedule>(task: RawTask) {
 /// been dropped; so it has when the poll panicked, and then *during* the
 /// unwinding (as a destructor of the unwinding frame), so that destructors
 /// that look at `std::thread::panicking()` see `true` and can roll back. A
-/// future whose destructor panics while it unwinds aborts the process, as any
-/// double panic does.
+/// destructor that panics too is caught right there, inside the guard (a
+/// nested panic only aborts the process if it unwinds out of a destructor
+/// that runs during unwinding); the poll's panic is the one reported.
 ///
 /// # Safety
 /// `task` is a live `Cell<F, S>` and the caller holds `RUNNING`.
@@ -79,7 +80,11 @@ unsafe fn poll_future<F: Future, S: Schedule>(task: RawTask) -> Poll<Result<F::O
     impl<F: Future, S> Drop for DropOnUnwind<'_, F, S> {
         fn drop(&mut self) {
             // SAFETY: only alive while the poll runs, under RUNNING.
-            unsafe { self.0.set_stage(Stage::Consumed) }
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe {
+                self.0.set_stage(Stage::Consumed)
+            })) {
+                drop_quietly(payload);
+            }
         }
     }
 
@@ -661,6 +666,32 @@ mod tests {
         match noop_cx(|cx| Pin::new(&mut join).poll(cx)) {
             Poll::Ready(Err(e)) => assert!(e.is_panic()),
             _ => panic!("expected a panic error"),
+        }
+    }
+
+    /// A future whose poll panics and whose destructor, run while that panic
+    /// unwinds, panics too: the process lives on and the first panic is the
+    /// task's result.
+    #[test]
+    fn destructor_panicking_during_unwinding_is_caught() {
+        struct PanicTwice;
+        impl Drop for PanicTwice {
+            fn drop(&mut self) {
+                panic!("in drop");
+            }
+        }
+        impl Future for PanicTwice {
+            type Output = ();
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+                panic!("in poll")
+            }
+        }
+        let (task, notified, mut join) = new_task(PanicTwice, Collect::default(), 16);
+        drop(task);
+        notified.run();
+        match noop_cx(|cx| Pin::new(&mut join).poll(cx)) {
+            Poll::Ready(Err(e)) => assert_eq!(e.to_string(), "task panicked: in poll"),
+            _ => panic!("expected the poll's panic"),
         }
     }
 
