@@ -312,7 +312,7 @@ mod tests {
     /// exactly once.
     #[test]
     fn concurrent_steal_loses_and_duplicates_nothing() {
-        const N: u64 = 20_000;
+        const N: u64 = if cfg!(miri) { 300 } else { 20_000 };
         let inject = std::sync::Arc::new(Inject::new());
         let (steal, mut local) = new();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -1,146 +1,147 @@
-//! Why a task produced no output.
+//! The `JoinHandle`: the spawner's counted reference to a task, through
+//! which it awaits the output, aborts, or detaches (by dropping it).
 
-use std::any::Any;
-use std::fmt;
-use std::sync::Mutex;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-/// A task ended without producing its output: it was cancelled (by
-/// [`JoinHandle::abort`](crate::JoinHandle::abort) or runtime shutdown) or it
-/// panicked.
+use super::abort::AbortHandle;
+use super::error::JoinError;
+use super::raw::RawTask;
+use super::state::ToNotified;
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked or
+/// was aborted. Dropping it *detaches* the task: it keeps running.
 ///
 /// ```
 /// let rt = runtime::Runtime::new().unwrap();
-/// let err = rt.block_on(async {
-///     runtime::spawn(async { panic!("boom") }).await.unwrap_err()
+/// rt.block_on(async {
+///     let handle = runtime::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
 /// });
-/// assert!(err.is_panic());
-/// assert_eq!(err.to_string(), "task panicked: boom");
 /// ```
-pub struct JoinError {
-    repr: Repr,
+pub struct JoinHandle<T> {
+    raw: RawTask,
+    _output: PhantomData<T>,
 }
 
-enum Repr {
-    Cancelled,
-    // A Mutex makes the payload `Sync`, so `JoinError` can go into
-    // `Box<dyn Error + Send + Sync>`.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+impl<T> JoinHandle<T> {
+    /// # Safety
+    /// The caller hands over the task's `JoinHandle` reference (with
+    /// `JOIN_INTEREST`), and `T` is the task's output type.
+    pub(super) unsafe fn new(raw: RawTask) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
 }
 
-impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
-    }
+// SAFETY: the handle only moves `T` out (requires `T: Send`) and touches the
+// task through its synchronised state.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only allows `abort`/`is_finished`, which touch atomics.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
-    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
-        }
-    }
+impl<T> Unpin for JoinHandle<T> {}
 
-    /// Whether the task was cancelled.
+impl<T> JoinHandle<T> {
+    /// Cancels the task. If it is not running, its future is dropped the next
+    /// time a worker picks it up; if it is running, right after the current
+    /// poll. Awaiting the handle then yields a [`JoinError`] for which
+    /// [`JoinError::is_cancelled`] is true (unless the task finished first).
     ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
-    ///     let h = runtime::spawn(std::future::pending::<()>());
-    ///     h.abort();
-    ///     assert!(h.await.unwrap_err().is_cancelled());
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
     /// });
     /// ```
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
-    }
-
-    /// Whether the task panicked.
-    ///
-    /// ```
-    /// let rt = runtime::Runtime::new().unwrap();
-    /// rt.block_on(async {
-    ///     let err = runtime::spawn(async { panic!("oops") }).await.unwrap_err();
-    ///     assert!(err.is_panic());
-    /// });
-    /// ```
-    pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
-    }
-
-    /// The panic payload, to resume the panic with
-    /// [`std::panic::resume_unwind`]. Panics if the task was cancelled
-    /// (use [`try_into_panic`](Self::try_into_panic) to check first).
-    ///
-    /// ```
-    /// let rt = runtime::Runtime::new().unwrap();
-    /// rt.block_on(async {
-    ///     let err = runtime::spawn(async { panic!("oops") }).await.unwrap_err();
-    ///     let payload = err.into_panic();
-    ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"oops"));
-    /// });
-    /// ```
-    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        match self.try_into_panic() {
-            Ok(p) => p,
-            Err(_) => panic!("JoinError::into_panic called on a cancelled task's error"),
+    pub fn abort(&self) {
+        if self.raw.header().state.transition_to_notified_and_cancel() == ToNotified::Schedule {
+            // SAFETY: the transition created the Notified reference; ours
+            // keeps the task alive while it is scheduled.
+            unsafe { self.raw.schedule() }
         }
     }
 
-    /// The panic payload, or the error back if the task was cancelled.
+    /// A handle that can cancel the task but not await it; it can be cloned
+    /// and sent elsewhere while this handle is awaited.
     ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
-    ///     let h = runtime::spawn(std::future::pending::<()>());
-    ///     h.abort();
-    ///     assert!(h.await.unwrap_err().try_into_panic().is_err());
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     let abort = handle.abort_handle();
+    ///     runtime::spawn(async move { abort.abort() });
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
     /// });
     /// ```
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
-            Repr::Cancelled => Err(self),
-        }
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.raw.header().state.ref_inc();
+        // SAFETY: the reference just taken is the AbortHandle's.
+        unsafe { AbortHandle::new(self.raw) }
     }
 
-    fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(p) = &self.repr else {
-            return None;
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = runtime::spawn(async {});
+    ///     while !handle.is_finished() {
+    ///         runtime::task::yield_now().await;
+    ///     }
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+
+    /// A number identifying the task, unique within the process.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let a = rt.spawn(async {});
+    /// let b = rt.spawn(async {});
+    /// assert_ne!(a.id(), b.id());
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.raw.id()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        // SAFETY: we are the JoinHandle, and `out` has the type the vtable
+        // entry expects for this task.
+        unsafe {
+            self.raw
+                .try_read_output(&mut out as *mut _ as *mut (), cx.waker())
         };
-        let p = p.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = p.downcast_ref::<&str>() {
-            Some((*s).to_string())
-        } else {
-            p.downcast_ref::<String>().cloned()
-        }
+        out
     }
 }
 
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic(_) => match self.panic_message() {
-                Some(msg) => write!(f, "task panicked: {msg}"),
-                None => f.write_str("task panicked"),
-            },
-        }
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle's reference and hand it over.
+        unsafe { self.raw.drop_join_handle() }
     }
 }
 
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}
-
-impl From<JoinError> for std::io::Error {
-    fn from(e: JoinError) -> std::io::Error {
-        std::io::Error::other(e)
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }

@@ -1,19 +1,42 @@
 //! Tasks: spawning, joining, yielding.
 //!
-//! The machinery lives in `raw.rs` (the single-allocation task and its
-//! harness) and `state.rs` (the atomic state word and its transitions).
+//! The machinery, one idea per file:
+//! - `core.rs`: the single allocation (header, scheduler, stage, join waker);
+//! - `state.rs`: the atomic state word and its transitions;
+//! - `raw.rs`: the untyped task pointer and the vtable behind it;
+//! - `refs.rs`: the counted references schedulers hold (`Task`, `Notified`);
+//! - `harness.rs`: poll, completion, cancellation, joining, freeing;
+//! - `waker.rs`: the task's `Waker`;
+//! - `join.rs` and `error.rs`: the public `JoinHandle` and `JoinError`;
+//! - `abort.rs`, `id.rs`, `join_set.rs`: `AbortHandle`, task `Id`s, `JoinSet`;
+//! - `loom_models.rs`: loom models of the whole protocol.
 
-pub(crate) mod join;
+mod abort;
+mod core;
+mod error;
+mod harness;
+mod id;
+mod join;
+mod join_set;
+#[cfg(all(test, loom))]
+mod loom_models;
 pub(crate) mod raw;
+mod refs;
 pub(crate) mod state;
+#[cfg(test)]
+pub(crate) mod test_util;
+mod waker;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use crate::executor::Handle;
-pub use join::JoinError;
-pub use raw::JoinHandle;
+pub use abort::AbortHandle;
+pub use error::JoinError;
+pub use id::{id, try_id, Id};
+pub use join::JoinHandle;
+pub use join_set::JoinSet;
 
 /// Spawns a task on the current runtime. The task starts running in the
 /// background right away; the returned handle can be awaited for its output,

@@ -44,7 +44,10 @@ const JOIN_WAKER: usize = 1 << 5;
 const REF_SHIFT: u32 = 6;
 const REF_ONE: usize = 1 << REF_SHIFT;
 
-/// A copy of the state word, with readable accessors.
+/// A copy of the state word, with readable accessors and the mutators that
+/// every transition below is written with: a transition is a function from
+/// one `Snapshot` to the next, applied by one compare-and-swap loop
+/// ([`State::update`]), so the bit arithmetic lives here and nowhere else.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Snapshot(usize);
 
@@ -67,8 +70,52 @@ impl Snapshot {
     pub(crate) fn is_join_waker_set(self) -> bool {
         self.0 & JOIN_WAKER != 0
     }
+    /// Neither being polled nor finished: whoever sets `RUNNING` now owns the
+    /// future.
+    fn is_idle(self) -> bool {
+        self.0 & (RUNNING | COMPLETE) == 0
+    }
     pub(crate) fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT
+    }
+
+    fn set_running(&mut self) {
+        self.0 |= RUNNING;
+    }
+    fn unset_running(&mut self) {
+        self.0 &= !RUNNING;
+    }
+    fn set_notified(&mut self) {
+        self.0 |= NOTIFIED;
+    }
+    fn unset_notified(&mut self) {
+        self.0 &= !NOTIFIED;
+    }
+    fn set_cancelled(&mut self) {
+        self.0 |= CANCELLED;
+    }
+    fn unset_join_interest(&mut self) {
+        self.0 &= !JOIN_INTEREST;
+    }
+    fn set_join_waker(&mut self) {
+        self.0 |= JOIN_WAKER;
+    }
+    fn unset_join_waker(&mut self) {
+        self.0 &= !JOIN_WAKER;
+    }
+    fn ref_inc(&mut self) {
+        // Overflowing the count would be a use-after-free waiting to happen;
+        // std's Arc aborts in the same situation.
+        if self.0 > isize::MAX as usize {
+            std::process::abort();
+        }
+        self.0 += REF_ONE;
+    }
+    /// Drops one reference; `true` if it was the last.
+    fn ref_dec(&mut self) -> bool {
+        debug_assert!(self.ref_count() >= 1);
+        self.0 -= REF_ONE;
+        self.ref_count() == 0
     }
 }
 
@@ -90,6 +137,7 @@ pub(crate) struct State(AtomicUsize);
 
 /// Outcome of taking a `Notified` off a queue.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the caller owns a reference whose fate this decides"]
 pub(crate) enum ToRunning {
     /// Poll the future.
     Poll,
@@ -101,11 +149,12 @@ pub(crate) enum ToRunning {
 
 /// Outcome of a poll that returned `Pending`.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the caller owns a reference whose fate this decides"]
 pub(crate) enum ToIdle {
     /// Idle; the running reference was released.
     Idle { dealloc: bool },
-    /// Woken during the poll: the running reference is now a `Notified`;
-    /// schedule it.
+    /// Woken during the poll: a `Notified` reference was created; schedule
+    /// it, then release the running reference.
     Notified,
     /// Cancelled during the poll: still `RUNNING`; drop the future.
     Cancel,
@@ -113,6 +162,7 @@ pub(crate) enum ToIdle {
 
 /// What a wake must do after updating the state.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "a Notified reference may have been created that must be scheduled"]
 pub(crate) enum ToNotified {
     Nothing,
     Schedule,
@@ -130,46 +180,49 @@ impl State {
         Snapshot(self.0.load(Ordering::Acquire))
     }
 
-    fn update<T>(&self, mut f: impl FnMut(usize) -> (Option<usize>, T)) -> (Snapshot, T) {
+    /// Applies `f` atomically: `f` sees the current snapshot, edits it in
+    /// place and returns whether to store it (`Some`) or leave the word as it
+    /// is (`None`), plus a result. Returns the snapshot it started from.
+    fn update<T>(&self, mut f: impl FnMut(&mut Snapshot) -> Option<T>) -> (Snapshot, Option<T>) {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
-            let (next, out) = f(current);
-            let Some(next) = next else {
-                return (Snapshot(current), out);
+            let mut next = Snapshot(current);
+            let Some(out) = f(&mut next) else {
+                return (Snapshot(current), None);
             };
             match self
                 .0
-                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange_weak(current, next.0, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return (Snapshot(current), out),
+                Ok(_) => return (Snapshot(current), Some(out)),
                 Err(actual) => current = actual,
             }
         }
     }
 
+    /// Like [`update`](Self::update), for transitions that always store.
+    fn update_always<T>(&self, mut f: impl FnMut(&mut Snapshot) -> T) -> (Snapshot, T) {
+        let (prev, out) = self.update(|s| Some(f(s)));
+        (prev, out.expect("update_always stores every time"))
+    }
+
     // ANCHOR: transition_to_running
     /// Consumes a `Notified` reference to start a poll.
     pub(crate) fn transition_to_running(&self) -> ToRunning {
-        self.update(|cur| {
-            debug_assert!(cur & NOTIFIED != 0 || cur & COMPLETE != 0);
-            if cur & (RUNNING | COMPLETE) != 0 {
+        self.update_always(|s| {
+            debug_assert!(s.is_notified() || s.is_complete());
+            if !s.is_idle() {
                 // Finished meanwhile (cancelled at shutdown): just let go.
-                debug_assert!(cur >> REF_SHIFT >= 1);
-                let next = cur - REF_ONE;
-                (
-                    Some(next),
-                    ToRunning::Done {
-                        dealloc: next >> REF_SHIFT == 0,
-                    },
-                )
+                let dealloc = s.ref_dec();
+                ToRunning::Done { dealloc }
             } else {
-                let next = (cur & !NOTIFIED) | RUNNING;
-                let action = if cur & CANCELLED != 0 {
+                s.unset_notified();
+                s.set_running();
+                if s.is_cancelled() {
                     ToRunning::Cancel
                 } else {
                     ToRunning::Poll
-                };
-                (Some(next), action)
+                }
             }
         })
         .1
@@ -179,28 +232,30 @@ impl State {
     // ANCHOR: transition_to_idle
     /// Ends a poll that returned `Pending`.
     pub(crate) fn transition_to_idle(&self) -> ToIdle {
-        self.update(|cur| {
-            debug_assert!(cur & RUNNING != 0);
-            if cur & CANCELLED != 0 {
-                (None, ToIdle::Cancel)
-            } else if cur & NOTIFIED != 0 {
-                // Keep the reference: it becomes the new Notified.
-                (Some(cur & !RUNNING), ToIdle::Notified)
-            } else {
-                let next = (cur & !RUNNING) - REF_ONE;
-                (
-                    Some(next),
-                    ToIdle::Idle {
-                        dealloc: next >> REF_SHIFT == 0,
-                    },
-                )
+        let (_, out) = self.update(|s| {
+            debug_assert!(s.is_running());
+            if s.is_cancelled() {
+                // Stay RUNNING: the caller drops the future next.
+                return None;
             }
-        })
-        .1
+            s.unset_running();
+            if s.is_notified() {
+                // A new reference for the Notified; the runner keeps its own
+                // until the scheduler has taken the Notified (see
+                // `harness::schedule`).
+                s.ref_inc();
+                Some(ToIdle::Notified)
+            } else {
+                let dealloc = s.ref_dec();
+                Some(ToIdle::Idle { dealloc })
+            }
+        });
+        out.unwrap_or(ToIdle::Cancel)
     }
     // ANCHOR_END: transition_to_idle
 
     /// The output is written: RUNNING -> COMPLETE. Returns the state before.
+    #[must_use = "the caller must act on JOIN_INTEREST and JOIN_WAKER"]
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
         let prev = Snapshot(self.0.fetch_xor(RUNNING | COMPLETE, Ordering::AcqRel));
         debug_assert!(prev.is_running() && !prev.is_complete());
@@ -210,28 +265,35 @@ impl State {
     /// After waking the join waker on completion: clears `JOIN_WAKER`.
     /// Returns the state before; if the `JoinHandle` is gone by then, the
     /// caller drops the waker.
+    #[must_use = "if the JoinHandle is gone, the caller owns the waker"]
     pub(crate) fn unset_join_waker_after_complete(&self) -> Snapshot {
         Snapshot(self.0.fetch_and(!JOIN_WAKER, Ordering::AcqRel))
     }
 
     // ANCHOR: notified_by_val
-    /// `Waker::wake` (consumes the waker's reference).
+    /// `Waker::wake` (consumes the waker's reference, at once or, on
+    /// `Schedule`, after scheduling).
     pub(crate) fn transition_to_notified_by_val(&self) -> ToNotified {
-        self.update(|cur| {
-            if cur & RUNNING != 0 {
+        self.update_always(|s| {
+            if s.is_running() {
                 // The runner holds a reference, so this cannot reach zero.
-                (Some((cur | NOTIFIED) - REF_ONE), ToNotified::Nothing)
-            } else if cur & (COMPLETE | NOTIFIED) != 0 {
-                let next = cur - REF_ONE;
-                let action = if next >> REF_SHIFT == 0 {
+                s.set_notified();
+                let last = s.ref_dec();
+                debug_assert!(!last);
+                ToNotified::Nothing
+            } else if s.is_complete() || s.is_notified() {
+                if s.ref_dec() {
                     ToNotified::Dealloc
                 } else {
                     ToNotified::Nothing
-                };
-                (Some(next), action)
+                }
             } else {
-                // The waker's reference becomes the Notified.
-                (Some(cur | NOTIFIED), ToNotified::Schedule)
+                // A new reference for the Notified; the waker keeps its own
+                // until the scheduler has taken the Notified (see
+                // `harness::schedule`), then releases it.
+                s.set_notified();
+                s.ref_inc();
+                ToNotified::Schedule
             }
         })
         .1
@@ -240,102 +302,105 @@ impl State {
 
     /// `Waker::wake_by_ref` (creates a reference if it must schedule).
     pub(crate) fn transition_to_notified_by_ref(&self) -> ToNotified {
-        self.update(|cur| {
-            if cur & (COMPLETE | NOTIFIED) != 0 {
-                (None, ToNotified::Nothing)
-            } else if cur & RUNNING != 0 {
-                (Some(cur | NOTIFIED), ToNotified::Nothing)
+        let (_, out) = self.update(|s| {
+            if s.is_complete() || s.is_notified() {
+                None
+            } else if s.is_running() {
+                s.set_notified();
+                Some(ToNotified::Nothing)
             } else {
-                (Some((cur | NOTIFIED) + REF_ONE), ToNotified::Schedule)
+                s.set_notified();
+                s.ref_inc();
+                Some(ToNotified::Schedule)
             }
-        })
-        .1
+        });
+        out.unwrap_or(ToNotified::Nothing)
     }
 
     /// `JoinHandle::abort`. Returns `Schedule` if the caller must queue a new
     /// `Notified` (created here) so that a worker drops the future.
     pub(crate) fn transition_to_notified_and_cancel(&self) -> ToNotified {
-        self.update(|cur| {
-            if cur & (CANCELLED | COMPLETE) != 0 {
-                (None, ToNotified::Nothing)
-            } else if cur & RUNNING != 0 {
+        let (_, out) = self.update(|s| {
+            if s.is_cancelled() || s.is_complete() {
+                None
+            } else if s.is_running() {
                 // The runner will see CANCELLED when the poll ends.
-                (Some(cur | CANCELLED | NOTIFIED), ToNotified::Nothing)
-            } else if cur & NOTIFIED != 0 {
+                s.set_cancelled();
+                s.set_notified();
+                Some(ToNotified::Nothing)
+            } else if s.is_notified() {
                 // Already queued: the worker will cancel when it pops it.
-                (Some(cur | CANCELLED), ToNotified::Nothing)
+                s.set_cancelled();
+                Some(ToNotified::Nothing)
             } else {
-                (
-                    Some((cur | CANCELLED | NOTIFIED) + REF_ONE),
-                    ToNotified::Schedule,
-                )
+                s.set_cancelled();
+                s.set_notified();
+                s.ref_inc();
+                Some(ToNotified::Schedule)
             }
-        })
-        .1
+        });
+        out.unwrap_or(ToNotified::Nothing)
     }
 
     /// Runtime shutdown: marks the task cancelled and, if nobody is polling it,
-    /// takes `RUNNING` so the caller can drop the future right away.
+    /// takes `RUNNING` so the caller can drop the future right away. Returns
+    /// whether it took `RUNNING`.
+    #[must_use = "if true, the caller holds RUNNING and must cancel the task"]
     pub(crate) fn transition_to_shutdown(&self) -> bool {
-        let (prev, _) = self.update(|cur| {
-            let mut next = cur | CANCELLED;
-            if cur & (RUNNING | COMPLETE) == 0 {
-                next |= RUNNING;
+        self.update_always(|s| {
+            s.set_cancelled();
+            let idle = s.is_idle();
+            if idle {
+                s.set_running();
             }
-            (Some(next), ())
-        });
-        !prev.is_running() && !prev.is_complete()
+            idle
+        })
+        .1
     }
 
     /// The `JoinHandle` is dropped. Clears `JOIN_INTEREST` and, if the task is
     /// not complete, `JOIN_WAKER` too (the handle then owns the waker cell).
     /// Returns the state before.
+    #[must_use = "the caller may own the output or the join waker"]
     pub(crate) fn unset_join_interest(&self) -> Snapshot {
-        self.update(|cur| {
-            debug_assert!(cur & JOIN_INTEREST != 0);
-            let mut next = cur & !JOIN_INTEREST;
-            if cur & COMPLETE == 0 {
-                next &= !JOIN_WAKER;
+        self.update_always(|s| {
+            debug_assert!(s.is_join_interested());
+            s.unset_join_interest();
+            if !s.is_complete() {
+                s.unset_join_waker();
             }
-            (Some(next), ())
         })
         .0
     }
 
     /// The `JoinHandle` has written a waker into the cell: publish it.
     /// Fails (returning the state) if the task completed meanwhile.
+    #[must_use = "on failure the JoinHandle still owns the waker cell"]
     pub(crate) fn set_join_waker(&self) -> Result<(), Snapshot> {
-        let (prev, ok) = self.update(|cur| {
-            debug_assert!(cur & JOIN_INTEREST != 0 && cur & JOIN_WAKER == 0);
-            if cur & COMPLETE != 0 {
-                (None, false)
-            } else {
-                (Some(cur | JOIN_WAKER), true)
+        let (prev, out) = self.update(|s| {
+            debug_assert!(s.is_join_interested() && !s.is_join_waker_set());
+            if s.is_complete() {
+                return None;
             }
+            s.set_join_waker();
+            Some(())
         });
-        if ok {
-            Ok(())
-        } else {
-            Err(prev)
-        }
+        out.ok_or(prev)
     }
 
     /// The `JoinHandle` wants to replace its waker: take the cell back.
     /// Fails if the task completed meanwhile.
+    #[must_use = "on failure the runner owns the waker cell"]
     pub(crate) fn unset_join_waker(&self) -> Result<(), Snapshot> {
-        let (prev, ok) = self.update(|cur| {
-            debug_assert!(cur & JOIN_INTEREST != 0 && cur & JOIN_WAKER != 0);
-            if cur & COMPLETE != 0 {
-                (None, false)
-            } else {
-                (Some(cur & !JOIN_WAKER), true)
+        let (prev, out) = self.update(|s| {
+            debug_assert!(s.is_join_interested() && s.is_join_waker_set());
+            if s.is_complete() {
+                return None;
             }
+            s.unset_join_waker();
+            Some(())
         });
-        if ok {
-            Ok(())
-        } else {
-            Err(prev)
-        }
+        out.ok_or(prev)
     }
 
     pub(crate) fn ref_inc(&self) {
@@ -348,17 +413,17 @@ impl State {
     }
 
     /// Drops one reference; `true` if it was the last.
+    #[must_use = "the caller must free the task if this was the last reference"]
     pub(crate) fn ref_dec(&self) -> bool {
-        let prev = self.0.fetch_sub(REF_ONE, Ordering::AcqRel);
-        debug_assert!(prev >> REF_SHIFT >= 1);
-        prev >> REF_SHIFT == 1
+        self.ref_dec_by(1)
     }
 
     /// Drops `n` references; `true` if they were the last.
+    #[must_use = "the caller must free the task if these were the last references"]
     pub(crate) fn ref_dec_by(&self, n: usize) -> bool {
-        let prev = self.0.fetch_sub(n * REF_ONE, Ordering::AcqRel);
-        debug_assert!(prev >> REF_SHIFT >= n);
-        prev >> REF_SHIFT == n
+        let prev = Snapshot(self.0.fetch_sub(n * REF_ONE, Ordering::AcqRel));
+        debug_assert!(prev.ref_count() >= n);
+        prev.ref_count() == n
     }
 }
 
@@ -378,6 +443,10 @@ mod tests {
         s.ref_inc();
         assert_eq!(s.transition_to_notified_by_val(), ToNotified::Schedule);
         assert!(s.load().is_notified());
+        assert!(
+            !s.ref_dec(),
+            "the waker's reference, released after scheduling"
+        );
         // A second wake while queued does nothing (and releases its ref).
         s.ref_inc();
         assert_eq!(s.transition_to_notified_by_val(), ToNotified::Nothing);
@@ -397,8 +466,12 @@ mod tests {
         assert_eq!(s.transition_to_idle(), ToIdle::Notified);
         assert_eq!(
             s.load().ref_count(),
-            3,
-            "the running ref became the Notified"
+            4,
+            "a Notified reference besides the running one"
+        );
+        assert!(
+            !s.ref_dec(),
+            "the running reference, released after scheduling"
         );
     }
 
@@ -419,7 +492,7 @@ mod tests {
         // Complete: nothing happens.
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
-        s.transition_to_complete();
+        assert!(s.transition_to_complete().is_running());
         assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Nothing);
         assert!(!s.load().is_cancelled());
     }
