@@ -14,7 +14,11 @@
 //!
 //! * the ready bits (`READABLE`, `WRITABLE`, `READ_CLOSED`, `WRITE_CLOSED`,
 //!   `ERROR`, `SHUTDOWN`) are *set* by the reactor when epoll reports an edge,
-//!   and `READABLE`/`WRITABLE` are *cleared* by a task that got `EAGAIN`;
+//!   and `READABLE`/`WRITABLE`/`ERROR` are *cleared* by a task that got
+//!   `EAGAIN`. Only the closed states (and `SHUTDOWN`) are sticky: `EPOLLERR`
+//!   also fires for an entry in the socket's error queue (`SO_TIMESTAMPING`,
+//!   `MSG_ZEROCOPY` completions) while `recv` keeps returning `EAGAIN`, so a
+//!   sticky `ERROR` would make every wait return at once, forever;
 //! * the tick is bumped by the reactor on every event it delivers for this fd.
 //!
 //! ## The clear-with-tick race, and why no wake-up is lost
@@ -173,11 +177,13 @@ impl ScheduledIo {
     }
 
     // ANCHOR: clear_readiness
-    /// Clears `READABLE`/`WRITABLE` as seen in `event`, unless the reactor has
-    /// delivered a newer event since (the tick moved on). Closed and error bits
-    /// are final and never cleared.
+    /// Clears `READABLE`/`WRITABLE`/`ERROR` as seen in `event`, unless the
+    /// reactor has delivered a newer event since (the tick moved on). The
+    /// closed bits are final and never cleared. `ERROR` is not: a real socket
+    /// error is returned by the system call itself (which then does not say
+    /// `EAGAIN`), and an error-queue entry must not keep the fd "ready".
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = event.ready & (READABLE | WRITABLE);
+        let clear = event.ready & (READABLE | WRITABLE | ERROR);
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             if (current >> TICK_SHIFT) as u32 != event.tick {
@@ -304,5 +310,36 @@ mod loom_tests {
                 );
             }
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// An error-queue entry (SO_TIMESTAMPING, MSG_ZEROCOPY completion) raises
+    /// EPOLLERR while `recv` keeps saying EAGAIN: the task must be able to
+    /// clear it and sleep, or `poll_io` spins.
+    #[test]
+    fn error_without_socket_error_is_cleared_by_eagain() {
+        let io = ScheduledIo::new(false);
+        let mut wakers = Vec::new();
+        io.set_readiness(from_epoll(libc::EPOLLERR as u32), &mut wakers);
+        let ev = io.ready_event(Direction::Read).expect("EPOLLERR wakes readers");
+        io.clear_readiness(ev);
+        assert!(io.ready_event(Direction::Read).is_none(), "EPOLLERR stuck");
+        assert!(io.ready_event(Direction::Write).is_none(), "EPOLLERR stuck");
+    }
+
+    #[test]
+    fn closed_states_stay_after_eagain() {
+        let io = ScheduledIo::new(false);
+        let mut wakers = Vec::new();
+        io.set_readiness(from_epoll(libc::EPOLLHUP as u32), &mut wakers);
+        let ev = io.ready_event(Direction::Read).unwrap();
+        io.clear_readiness(ev);
+        let after = io.ready_event(Direction::Read).expect("hang-up is final");
+        assert_ne!(after.ready & READ_CLOSED, 0);
+        assert!(io.ready_event(Direction::Write).is_some());
     }
 }
