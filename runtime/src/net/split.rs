@@ -289,8 +289,9 @@ pub struct OwnedReadHalf(Arc<TcpStream>);
 
 /// Owned write half of a [`TcpStream`], from [`TcpStream::into_split`].
 ///
-/// Dropping it does not shut the connection down; call
-/// [`shutdown`](OwnedWriteHalf::shutdown) to send FIN.
+/// Dropping it shuts the write direction down (sends FIN, as tokio does): the
+/// peer reads end of stream while the read half keeps receiving. Putting the
+/// halves back together with [`OwnedReadHalf::reunite`] does not.
 ///
 /// ```
 /// # let rt = runtime::Runtime::new().unwrap();
@@ -306,15 +307,38 @@ pub struct OwnedReadHalf(Arc<TcpStream>);
 /// # });
 /// ```
 #[derive(Debug)]
-pub struct OwnedWriteHalf(Arc<TcpStream>);
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+    /// Cleared by `reunite`, which hands the stream back whole.
+    shutdown_on_drop: bool,
+}
 // ANCHOR_END: owned_halves
 
 // ANCHOR: split_owned
 pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
     let stream = Arc::new(stream);
-    (OwnedReadHalf(stream.clone()), OwnedWriteHalf(stream))
+    let write = OwnedWriteHalf {
+        stream: stream.clone(),
+        shutdown_on_drop: true,
+    };
+    (OwnedReadHalf(stream), write)
 }
 // ANCHOR_END: split_owned
+
+// ANCHOR: write_half_drop
+impl Drop for OwnedWriteHalf {
+    /// The read half may live on for a long time (waiting for the peer's
+    /// reply); without a FIN now, a peer that reads to end of stream would wait
+    /// for it just as long.
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // Fails only if the connection is already gone (ENOTCONN), when
+            // there is nobody left to tell.
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+}
+// ANCHOR_END: write_half_drop
 
 /// How the generated methods reach the stream.
 pub(crate) trait AsStream {
@@ -347,7 +371,7 @@ impl AsStream for OwnedReadHalf {
 
 impl AsStream for OwnedWriteHalf {
     fn stream(&self) -> &TcpStream {
-        &self.0
+        &self.stream
     }
 }
 
@@ -457,11 +481,12 @@ impl OwnedReadHalf {
     /// ```
     pub fn reunite(
         self,
-        write: OwnedWriteHalf,
+        mut write: OwnedWriteHalf,
     ) -> Result<TcpStream, (OwnedReadHalf, OwnedWriteHalf)> {
-        if !Arc::ptr_eq(&self.0, &write.0) {
+        if !Arc::ptr_eq(&self.0, &write.stream) {
             return Err((self, write));
         }
+        write.shutdown_on_drop = false;
         drop(write);
         Arc::try_unwrap(self.0).map_err(|_| unreachable!("both halves were given"))
     }
@@ -480,7 +505,7 @@ impl OwnedWriteHalf {
     /// # });
     /// ```
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.0.poll_write(cx, buf)
+        self.stream.poll_write(cx, buf)
     }
 
     /// Poll-based vectored write.
@@ -500,7 +525,7 @@ impl OwnedWriteHalf {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_vectored(cx, bufs)
+        self.stream.poll_write_vectored(cx, bufs)
     }
 
     /// Shuts down the write direction (sends FIN); the read half keeps working.
@@ -515,6 +540,6 @@ impl OwnedWriteHalf {
     /// # });
     /// ```
     pub fn shutdown(&self) -> io::Result<()> {
-        self.0.shutdown(Shutdown::Write)
+        self.stream.shutdown(Shutdown::Write)
     }
 }
