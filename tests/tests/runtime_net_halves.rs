@@ -25,7 +25,8 @@ fn dropping_owned_write_half_sends_fin() {
         s.set_read_timeout(Some(PEER_DEADLINE)).unwrap();
         let mut got = Vec::new();
         // read_to_end returns only at end of stream (or fails at the deadline).
-        s.read_to_end(&mut got).expect("peer never saw end of stream");
+        s.read_to_end(&mut got)
+            .expect("peer never saw end of stream");
         s.write_all(b"bye").unwrap();
         got
     });

@@ -1,12 +1,13 @@
 //! An fd registered with the reactor, and the "try, and on EAGAIN wait" loop
 //! every socket operation is built from.
 
+use std::future::poll_fn;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::task::{ready, Context, Poll};
 
 use crate::executor::coop;
-use crate::reactor::{shutdown_error, Direction, ReadyEvent, Registration};
+use crate::reactor::{shutdown_error, Direction, ListedWait, ReadyEvent, Registration};
 
 pub(crate) struct Evented<T: AsRawFd> {
     io: Option<T>,
@@ -45,6 +46,46 @@ impl<T: AsRawFd> Evented<T> {
         }
         Poll::Ready(Ok(ev))
     }
+
+    // ANCHOR: ready_listed
+    /// Waits until the fd is ready in `direction`, in the waiter list: any
+    /// number of tasks may wait like this at once (the `&self` async methods).
+    pub(crate) async fn ready(&self, direction: Direction) -> io::Result<ReadyEvent> {
+        let mut wait = ListedWait::new(&self.registration.io, direction);
+        poll_fn(|cx| {
+            let ev = ready!(wait.poll(cx));
+            if ev.is_shutdown() {
+                return Poll::Ready(Err(shutdown_error()));
+            }
+            Poll::Ready(Ok(ev))
+        })
+        .await
+    }
+
+    /// [`poll_io`](Self::poll_io) for the `&self` async methods: waits in
+    /// the waiter list, so every concurrent caller is woken.
+    pub(crate) async fn async_io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let mut wait = ListedWait::new(&self.registration.io, direction);
+        poll_fn(|cx| {
+            ready!(coop::poll_proceed(cx));
+            loop {
+                let ev = ready!(wait.poll(cx));
+                if ev.is_shutdown() {
+                    return Poll::Ready(Err(shutdown_error()));
+                }
+                match op(self.get_ref()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(ev),
+                    r => return Poll::Ready(r),
+                }
+            }
+        })
+        .await
+    }
+    // ANCHOR_END: ready_listed
 
     // ANCHOR: poll_io
     /// Runs `op` when the fd is ready; on `WouldBlock`, clears the readiness

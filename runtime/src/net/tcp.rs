@@ -82,6 +82,10 @@ impl TcpListener {
     /// Waits for a connection. The accepted socket is non-blocking and
     /// close-on-exec.
     ///
+    /// Any number of tasks may accept on one listener at once (e.g. N accept
+    /// loops sharing an `Arc<TcpListener>`): each new connection wakes them
+    /// all, and one of them gets it.
+    ///
     /// Errors such as `EMFILE` (out of file descriptors) are returned to the
     /// caller rather than retried, so an accept loop does not spin; a server
     /// typically logs them and sleeps a little before accepting again.
@@ -97,10 +101,18 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, peer) = self
+            .io
+            .async_io(Direction::Read, |l| socket::accept(l.as_raw_fd()))
+            .await?;
+        Ok((TcpStream::from_evented(stream, true)?, peer))
     }
 
     /// Poll-based [`accept`](Self::accept).
+    ///
+    /// Only the waker of the most recent call is kept: if several tasks call
+    /// `poll_accept` on one listener, only the last one is woken. Tasks that
+    /// share a listener should use [`accept`](Self::accept).
     ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
@@ -415,6 +427,7 @@ impl TcpStream {
     }
 
     /// Waits until the socket is readable (data, end of stream, or an error).
+    /// Any number of tasks may wait at once; all of them are woken.
     ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
@@ -430,13 +443,12 @@ impl TcpStream {
     /// ```
     // ANCHOR: readable
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read))
-            .await
-            .map(drop)
+        self.io.ready(Direction::Read).await.map(drop)
     }
     // ANCHOR_END: readable
 
-    /// Waits until the socket is writable.
+    /// Waits until the socket is writable. Any number of tasks may wait at
+    /// once; all of them are woken.
     ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
@@ -448,9 +460,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write))
-            .await
-            .map(drop)
+        self.io.ready(Direction::Write).await.map(drop)
     }
 
     /// Reads without waiting: `WouldBlock` if no data is known to be there.

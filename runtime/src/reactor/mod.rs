@@ -31,6 +31,7 @@
 pub(crate) mod atomic_waker;
 pub(crate) mod scheduled_io;
 pub(crate) mod timers;
+pub(crate) mod wait;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -46,6 +47,7 @@ use crate::sys::eventfd::EventFd;
 pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use std::sync::Arc as StdArc;
 use timers::Timers;
+pub(crate) use wait::ListedWait;
 
 /// Token of the eventfd that wakes a blocked `epoll_wait`.
 const WAKER_TOKEN: u64 = u64::MAX;
