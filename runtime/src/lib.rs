@@ -105,6 +105,7 @@ mod reactor;
 mod sync;
 mod sys;
 
+pub mod io;
 pub mod net;
 pub mod signal;
 pub mod task;

@@ -12,7 +12,6 @@
 //! error, never a `SIGPIPE` that kills the process. `EINTR` is retried.
 
 mod addr;
-mod evented;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod split;

@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
 use super::addr::{resolve, ToSocketAddrs};
-use super::evented::Evented;
 use super::split::{AsStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::io::AsyncFd;
 use crate::reactor::Direction;
 use crate::sys::socket;
 
@@ -31,7 +31,7 @@ use crate::sys::socket;
 /// }).unwrap();
 /// ```
 pub struct TcpListener {
-    io: Evented<std::net::TcpListener>,
+    io: AsyncFd<std::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -75,7 +75,7 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
-            io: Evented::new(listener, true)?,
+            io: AsyncFd::with_readiness(listener, true)?,
         })
     }
 
@@ -103,7 +103,7 @@ impl TcpListener {
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self
             .io
-            .async_io(Direction::Read, |l| socket::accept(l.as_raw_fd()))
+            .io_listed(Direction::Read.mask(), |l| socket::accept(l.as_fd()))
             .await?;
         Ok((TcpStream::from_evented(stream, true)?, peer))
     }
@@ -127,7 +127,7 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = ready!(self
             .io
-            .poll_io(cx, Direction::Read, |l| socket::accept(l.as_raw_fd())))?;
+            .poll_io(cx, Direction::Read, |l| socket::accept(l.as_fd())))?;
         Poll::Ready(TcpStream::from_evented(stream, true).map(|s| (s, peer)))
     }
     // ANCHOR_END: poll_accept
@@ -195,7 +195,7 @@ impl std::fmt::Debug for TcpListener {
 /// }).unwrap();
 /// ```
 pub struct TcpStream {
-    io: Evented<std::net::TcpStream>,
+    io: AsyncFd<std::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -243,7 +243,7 @@ impl TcpStream {
 
     fn from_evented(stream: std::net::TcpStream, initially_ready: bool) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new(stream, initially_ready)?,
+            io: AsyncFd::with_readiness(stream, initially_ready)?,
         })
     }
 
@@ -371,9 +371,8 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.io.poll_transfer(cx, Direction::Read, len, |s| {
-            socket::recv(s.as_raw_fd(), buf)
-        })
+        self.io
+            .poll_transfer(cx, Direction::Read, len, |s| socket::recv(s.as_fd(), buf))
     }
     // ANCHOR_END: poll_read
 
@@ -394,7 +393,7 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io.poll_transfer(cx, Direction::Write, buf.len(), |s| {
-            socket::send(s.as_raw_fd(), buf)
+            socket::send(s.as_fd(), buf)
         })
     }
     // ANCHOR_END: poll_write
@@ -422,7 +421,7 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io.poll_transfer(cx, Direction::Write, len, |s| {
-            socket::send_vectored(s.as_raw_fd(), bufs)
+            socket::send_vectored(s.as_fd(), bufs)
         })
     }
 
@@ -443,7 +442,7 @@ impl TcpStream {
     /// ```
     // ANCHOR: readable
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await.map(drop)
+        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
     }
     // ANCHOR_END: readable
 
@@ -460,7 +459,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await.map(drop)
+        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
     }
 
     /// Reads without waiting: `WouldBlock` if no data is known to be there.
@@ -479,8 +478,12 @@ impl TcpStream {
     // ANCHOR: try_read
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        self.io
-            .try_transfer(Direction::Read, len, |s| socket::recv(s.as_raw_fd(), buf))
+        self.io.try_transfer(
+            Direction::Read,
+            Some(len),
+            |s| socket::recv(s.as_fd(), buf),
+            |n| *n,
+        )
     }
     // ANCHOR_END: try_read
 
@@ -495,9 +498,12 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_transfer(Direction::Write, buf.len(), |s| {
-            socket::send(s.as_raw_fd(), buf)
-        })
+        self.io.try_transfer(
+            Direction::Write,
+            Some(buf.len()),
+            |s| socket::send(s.as_fd(), buf),
+            |n| *n,
+        )
     }
 
     /// Shuts down the read, write, or both halves of the connection.

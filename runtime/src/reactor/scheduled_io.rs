@@ -98,7 +98,7 @@ pub(crate) enum Direction {
 
 impl Direction {
     /// The ready bits that end a wait in this direction.
-    fn mask(self) -> u64 {
+    pub(crate) fn mask(self) -> u64 {
         match self {
             Direction::Read => READABLE | READ_CLOSED | ERROR | SHUTDOWN,
             Direction::Write => WRITABLE | WRITE_CLOSED | ERROR | SHUTDOWN,
@@ -114,8 +114,8 @@ pub(crate) struct ReadyEvent {
 }
 
 impl ReadyEvent {
-    fn from_word(word: u64, direction: Direction) -> Option<ReadyEvent> {
-        let ready = word & direction.mask();
+    fn from_word(word: u64, mask: u64) -> Option<ReadyEvent> {
+        let ready = word & mask;
         (ready != 0).then_some(ReadyEvent {
             ready,
             tick: (word >> TICK_SHIFT) as u32,
@@ -138,7 +138,8 @@ pub(crate) struct ScheduledIo {
 /// One entry of the waiter list, owned by one waiting future.
 #[derive(Debug)]
 struct Waiter {
-    direction: Direction,
+    /// The ready bits that end this wait (one direction's, or both).
+    mask: u64,
     /// `None` once the reactor took it to wake it.
     waker: Option<Waker>,
 }
@@ -184,12 +185,10 @@ impl ScheduledIo {
                 Err(actual) => current = actual,
             }
         }
-        let read = bits & Direction::Read.mask() != 0;
-        let write = bits & Direction::Write.mask() != 0;
-        if read {
+        if bits & Direction::Read.mask() != 0 {
             wakers.extend(self.reader.take());
         }
-        if write {
+        if bits & Direction::Write.mask() != 0 {
             wakers.extend(self.writer.take());
         }
         // `current` is the word our update replaced: a waiter that set the
@@ -197,11 +196,7 @@ impl ScheduledIo {
         if current & HAS_WAITERS != 0 {
             let mut list = lock(&self.waiters);
             for (_, w) in list.iter_mut() {
-                let wanted = match w.direction {
-                    Direction::Read => read,
-                    Direction::Write => write,
-                };
-                if wanted {
+                if w.mask & bits != 0 {
                     wakers.extend(w.waker.take());
                 }
             }
@@ -233,16 +228,17 @@ impl ScheduledIo {
 
     // ANCHOR: poll_ready_listed
     /// Like [`poll_ready`](Self::poll_ready), but waits in the waiter list, so
-    /// any number of tasks can wait at once. `key` is the caller's entry:
-    /// `None` before the first registration; pass it to
+    /// any number of tasks can wait at once. `mask` is the ready bits that
+    /// end the wait ([`Direction::mask`], or the union of both). `key` is the
+    /// caller's entry: `None` before the first registration; pass it to
     /// [`remove_waiter`](Self::remove_waiter) when the wait ends or is dropped.
     pub(crate) fn poll_ready_listed(
         &self,
         cx: &mut Context<'_>,
-        direction: Direction,
+        mask: u64,
         key: &mut Option<usize>,
     ) -> Poll<ReadyEvent> {
-        if let Some(ev) = self.ready_event(direction) {
+        if let Some(ev) = self.ready_in(mask) {
             return Poll::Ready(ev);
         }
         let current = {
@@ -254,7 +250,7 @@ impl ScheduledIo {
                 },
                 None => {
                     *key = Some(list.insert(Waiter {
-                        direction,
+                        mask,
                         waker: Some(cx.waker().clone()),
                     }))
                 }
@@ -263,7 +259,7 @@ impl ScheduledIo {
             // read-modify-write (see the module docs).
             self.readiness.fetch_or(HAS_WAITERS, Ordering::AcqRel)
         };
-        match ReadyEvent::from_word(current, direction) {
+        match ReadyEvent::from_word(current, mask) {
             Some(ev) => Poll::Ready(ev),
             None => Poll::Pending,
         }
@@ -288,7 +284,12 @@ impl ScheduledIo {
 
     /// The current readiness for `direction`, without registering a waker.
     pub(crate) fn ready_event(&self, direction: Direction) -> Option<ReadyEvent> {
-        ReadyEvent::from_word(self.readiness.load(Ordering::Acquire), direction)
+        self.ready_in(direction.mask())
+    }
+
+    /// The current readiness among the bits of `mask`.
+    pub(crate) fn ready_in(&self, mask: u64) -> Option<ReadyEvent> {
+        ReadyEvent::from_word(self.readiness.load(Ordering::Acquire), mask)
     }
 
     // ANCHOR: clear_readiness
@@ -416,7 +417,7 @@ mod loom_tests {
                 let mut key = None;
                 let r = io3.poll_ready_listed(
                     &mut Context::from_waker(&waker),
-                    Direction::Read,
+                    Direction::Read.mask(),
                     &mut key,
                 );
                 (r.is_pending(), count, key)
@@ -424,8 +425,11 @@ mod loom_tests {
             let count = StdArc::new(Count(AtomicUsize::new(0)));
             let waker = Waker::from(count.clone());
             let mut key = None;
-            let first =
-                io.poll_ready_listed(&mut Context::from_waker(&waker), Direction::Read, &mut key);
+            let first = io.poll_ready_listed(
+                &mut Context::from_waker(&waker),
+                Direction::Read.mask(),
+                &mut key,
+            );
             reactor.join().unwrap();
             let (second_pending, second_count, second_key) = second.join().unwrap();
             if first.is_pending() {
@@ -518,14 +522,18 @@ mod tests {
         for ((_, w), key) in waiters.iter().zip(&mut keys) {
             let mut cx = Context::from_waker(w);
             assert!(io
-                .poll_ready_listed(&mut cx, Direction::Read, key)
+                .poll_ready_listed(&mut cx, Direction::Read.mask(), key)
                 .is_pending());
         }
         // A writer in the list is not woken by a read edge.
         let (wcount, ww) = counting_waker();
         let mut wkey = None;
         assert!(io
-            .poll_ready_listed(&mut Context::from_waker(&ww), Direction::Write, &mut wkey)
+            .poll_ready_listed(
+                &mut Context::from_waker(&ww),
+                Direction::Write.mask(),
+                &mut wkey
+            )
             .is_pending());
         let mut wakers = Vec::new();
         io.set_readiness(READABLE, &mut wakers);
@@ -550,7 +558,11 @@ mod tests {
         let (_c, w) = counting_waker();
         let mut key = None;
         for _ in 0..10 {
-            let _ = io.poll_ready_listed(&mut Context::from_waker(&w), Direction::Read, &mut key);
+            let _ = io.poll_ready_listed(
+                &mut Context::from_waker(&w),
+                Direction::Read.mask(),
+                &mut key,
+            );
         }
         assert_eq!(lock(&io.waiters).len(), 1);
         io.remove_waiter(key.unwrap());

@@ -9,27 +9,28 @@
 
 use std::task::{Context, Poll};
 
-use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
+use super::scheduled_io::{ReadyEvent, ScheduledIo};
 
 pub(crate) struct ListedWait<'a> {
     io: &'a ScheduledIo,
-    direction: Direction,
+    /// The ready bits that end the wait (see `Direction::mask`).
+    mask: u64,
     key: Option<usize>,
 }
 
 impl<'a> ListedWait<'a> {
-    pub(crate) fn new(io: &'a ScheduledIo, direction: Direction) -> ListedWait<'a> {
+    pub(crate) fn new(io: &'a ScheduledIo, mask: u64) -> ListedWait<'a> {
         ListedWait {
             io,
-            direction,
+            mask,
             key: None,
         }
     }
 
-    /// The readiness for our direction, or `Pending` with the task's waker in
+    /// The readiness among our bits, or `Pending` with the task's waker in
     /// the list.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ReadyEvent> {
-        self.io.poll_ready_listed(cx, self.direction, &mut self.key)
+        self.io.poll_ready_listed(cx, self.mask, &mut self.key)
     }
 }
 

@@ -8,7 +8,7 @@
 use std::io;
 use std::mem::{size_of, MaybeUninit};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{context, cvt, cvt_size};
 
@@ -131,7 +131,8 @@ pub(crate) fn listen(addr: &SocketAddr) -> io::Result<TcpListener> {
 /// network errors that Linux reports on the *accepting* socket for a connection
 /// that already died (`ECONNABORTED`, ...): those concern the dead peer, not us.
 // ANCHOR: accept
-pub(crate) fn accept(listener: RawFd) -> io::Result<(TcpStream, SocketAddr)> {
+pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(TcpStream, SocketAddr)> {
+    let listener = listener.as_raw_fd();
     loop {
         let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
         let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -187,7 +188,8 @@ pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
 // ANCHOR_END: connect
 
 /// `recv` into `buf`, retrying `EINTR`.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
     loop {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
         let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -201,7 +203,8 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// `send` with `MSG_NOSIGNAL`, so a peer that went away gives `EPIPE` rather
 /// than killing the process with `SIGPIPE`. Retries `EINTR`.
 // ANCHOR: send
-pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
     loop {
         // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
         let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
@@ -214,7 +217,8 @@ pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 // ANCHOR_END: send
 
 /// `sendmsg` of several buffers at once with `MSG_NOSIGNAL`. Retries `EINTR`.
-pub(crate) fn send_vectored(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
     // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // IoSlice is guaranteed ABI-compatible with iovec on Unix.
