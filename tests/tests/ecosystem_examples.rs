@@ -22,6 +22,8 @@ const EXAMPLES: &[&str] = &[
     "raw_epoll",
     "blocking_server",
     "global_queue",
+    "udp_echo",
+    "async_fd_timerfd",
 ];
 
 /// How long one self-test may take (they take well under a second each

@@ -16,7 +16,9 @@ mod addr;
 mod futures_io;
 mod split;
 mod tcp;
+mod udp;
 
 pub use addr::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
