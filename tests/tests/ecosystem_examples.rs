@@ -24,6 +24,7 @@ const EXAMPLES: &[&str] = &[
     "global_queue",
     "udp_echo",
     "async_fd_timerfd",
+    "unix_echo",
 ];
 
 /// How long one self-test may take (they take well under a second each

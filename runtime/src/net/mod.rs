@@ -17,8 +17,10 @@ mod futures_io;
 mod split;
 mod tcp;
 mod udp;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

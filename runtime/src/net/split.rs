@@ -5,7 +5,6 @@
 //! halves make that ownership explicit: a `ReadHalf` can only read, a
 //! `WriteHalf` only write, so there is never more than one reader or writer.
 
-use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
@@ -31,9 +30,9 @@ macro_rules! read_methods {
             /// assert_eq!(&buf[..n], b"hey");
             /// # });
             /// ```
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let stream: &TcpStream = self.stream();
-                poll_fn(|cx| stream.poll_read(cx, buf)).await
+            pub async fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                let stream = self.stream();
+                ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await
             }
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
@@ -52,13 +51,13 @@ macro_rules! read_methods {
             /// assert_eq!(&buf, b"abcd");
             /// # });
             /// ```
-            pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
-                let stream: &TcpStream = self.stream();
+            pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> ::std::io::Result<()> {
+                let stream = self.stream();
                 while !buf.is_empty() {
-                    match poll_fn(|cx| stream.poll_read(cx, buf)).await? {
+                    match ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await? {
                         0 => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
+                            return Err(::std::io::Error::new(
+                                ::std::io::ErrorKind::UnexpectedEof,
                                 "stream ended early",
                             ))
                         }
@@ -70,7 +69,7 @@ macro_rules! read_methods {
         }
     };
     ($ty:ty, halves) => {
-        super::split::read_methods!($ty);
+        $crate::net::split::read_methods!($ty);
         impl $ty {
             /// Waits until the socket is readable.
             ///
@@ -84,7 +83,7 @@ macro_rules! read_methods {
             /// s.readable().await.unwrap();
             /// # });
             /// ```
-            pub async fn readable(&self) -> io::Result<()> {
+            pub async fn readable(&self) -> ::std::io::Result<()> {
                 self.stream().readable().await
             }
 
@@ -99,7 +98,7 @@ macro_rules! read_methods {
             /// assert!(s.try_read(&mut buf).is_err());
             /// # });
             /// ```
-            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
                 self.stream().try_read(buf)
             }
         }
@@ -121,9 +120,9 @@ macro_rules! write_methods {
             /// assert!(n > 0);
             /// # });
             /// ```
-            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let stream: &TcpStream = self.stream();
-                poll_fn(|cx| stream.poll_write(cx, buf)).await
+            pub async fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
+                let stream = self.stream();
+                ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await
             }
 
             /// Writes all of `buf`, handling partial writes.
@@ -137,13 +136,13 @@ macro_rules! write_methods {
             /// # });
             /// ```
             // ANCHOR: write_all
-            pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-                let stream: &TcpStream = self.stream();
+            pub async fn write_all(&mut self, mut buf: &[u8]) -> ::std::io::Result<()> {
+                let stream = self.stream();
                 while !buf.is_empty() {
-                    match poll_fn(|cx| stream.poll_write(cx, buf)).await? {
+                    match ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await? {
                         0 => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::WriteZero,
+                            return Err(::std::io::Error::new(
+                                ::std::io::ErrorKind::WriteZero,
                                 "socket accepted no bytes",
                             ))
                         }
@@ -166,9 +165,12 @@ macro_rules! write_methods {
             /// assert_eq!(n, 2);
             /// # });
             /// ```
-            pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                let stream: &TcpStream = self.stream();
-                poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
+            pub async fn write_vectored(
+                &mut self,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::io::Result<usize> {
+                let stream = self.stream();
+                ::std::future::poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
             }
 
             /// Does nothing: bytes written to a TCP socket are already with the
@@ -183,13 +185,13 @@ macro_rules! write_methods {
             /// s.flush().await.unwrap();
             /// # });
             /// ```
-            pub async fn flush(&mut self) -> io::Result<()> {
+            pub async fn flush(&mut self) -> ::std::io::Result<()> {
                 Ok(())
             }
         }
     };
     ($ty:ty, halves) => {
-        super::split::write_methods!($ty);
+        $crate::net::split::write_methods!($ty);
         impl $ty {
             /// Waits until the socket is writable.
             ///
@@ -201,7 +203,7 @@ macro_rules! write_methods {
             /// s.writable().await.unwrap();
             /// # });
             /// ```
-            pub async fn writable(&self) -> io::Result<()> {
+            pub async fn writable(&self) -> ::std::io::Result<()> {
                 self.stream().writable().await
             }
 
@@ -215,7 +217,7 @@ macro_rules! write_methods {
             /// assert_eq!(s.try_write(b"x").unwrap(), 1);
             /// # });
             /// ```
-            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
                 self.stream().try_write(buf)
             }
         }
@@ -225,8 +227,8 @@ macro_rules! write_methods {
 /// Both sets of methods, for `TcpStream` itself.
 macro_rules! stream_methods {
     ($ty:ty) => {
-        super::split::read_methods!($ty);
-        super::split::write_methods!($ty);
+        $crate::net::split::read_methods!($ty);
+        $crate::net::split::write_methods!($ty);
     };
 }
 
@@ -340,36 +342,44 @@ impl Drop for OwnedWriteHalf {
 }
 // ANCHOR_END: write_half_drop
 
-/// How the generated methods reach the stream.
+/// How the generated methods reach the stream (`TcpStream` or `UnixStream`:
+/// the macros are expanded per concrete type, so they call its inherent
+/// methods).
 pub(crate) trait AsStream {
-    fn stream(&self) -> &TcpStream;
+    type Stream;
+    fn stream(&self) -> &Self::Stream;
 }
 
 impl AsStream for TcpStream {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         self
     }
 }
 
 impl AsStream for ReadHalf<'_> {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         self.0
     }
 }
 
 impl AsStream for WriteHalf<'_> {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         self.0
     }
 }
 
 impl AsStream for OwnedReadHalf {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         &self.0
     }
 }
 
 impl AsStream for OwnedWriteHalf {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         &self.stream
     }

@@ -233,3 +233,73 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
         }
     }
 }
+
+/// Starts a non-blocking connect of a Unix stream socket to `path`.
+/// `Ok((stream, true))`: still in progress; wait for writability, then check
+/// `take_error`. (A full listener backlog is `EAGAIN`, an error: nothing is
+/// in progress then.)
+pub(crate) fn unix_connect(
+    path: &std::path::Path,
+) -> io::Result<(std::os::unix::net::UnixStream, bool)> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: no pointers involved.
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })
+    .map_err(|e| context(e, "socket(AF_UNIX)"))?;
+    // SAFETY: fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero bytes are a valid sockaddr_un.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_os_str().as_bytes();
+    // One byte stays zero: the kernel wants a terminated path.
+    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{path:?} is not a valid Unix socket path (1 to 107 bytes, no NUL)"),
+        ));
+    }
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+    // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes.
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    let stream = std::os::unix::net::UnixStream::from(fd);
+    match cvt(r) {
+        Ok(_) => Ok((stream, false)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((stream, true)),
+        Err(e) => Err(context(e, format_args!("connect to {path:?}"))),
+    }
+}
+
+/// The credentials of the process at the other end of a Unix socket, as the
+/// kernel recorded them at `connect` (or `socketpair`) time.
+pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<libc::ucred> {
+    // SAFETY: all-zero bytes are a valid ucred.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes of the sizes given.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, "getsockopt(SO_PEERCRED)"))?;
+    Ok(cred)
+}
