@@ -364,6 +364,10 @@ impl<T: AsRawFd> AsyncFd<T> {
     pub(crate) async fn wait_listed(&self, mask: u64) -> io::Result<ReadyEvent> {
         let mut wait = ListedWait::new(&self.registration.io, mask);
         poll_fn(|cx| {
+            // A loop of waits that return at once (a closed socket stays
+            // readable) must still let the worker run the reactor and other
+            // tasks.
+            ready!(coop::poll_proceed(cx));
             let ev = ready!(wait.poll(cx));
             if ev.is_shutdown() {
                 return Poll::Ready(Err(shutdown_error()));

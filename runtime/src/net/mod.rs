@@ -16,11 +16,13 @@ mod addr;
 mod futures_io;
 mod split;
 mod tcp;
+mod tcp_socket;
 mod udp;
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};
+pub use tcp_socket::TcpSocket;
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

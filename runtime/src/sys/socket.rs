@@ -303,3 +303,160 @@ pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<libc::ucred> {
     .map_err(|e| context(e, "getsockopt(SO_PEERCRED)"))?;
     Ok(cred)
 }
+
+/// A fresh non-blocking, close-on-exec TCP socket of the given family, not
+/// yet bound or connected (for `TcpSocket`).
+pub(crate) fn tcp_socket(v6: bool) -> io::Result<OwnedFd> {
+    let any = if v6 {
+        SocketAddr::V6(SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, 0, 0, 0))
+    } else {
+        SocketAddr::V4(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0))
+    };
+    new_socket(&any)
+}
+
+/// `setsockopt` of an integer option; `what` names it in the error.
+pub(crate) fn set_int_opt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+    what: &str,
+) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live c_int and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, format_args!("setsockopt({what})")))
+}
+
+/// `getsockopt` of an integer option.
+pub(crate) fn int_opt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    what: &str,
+) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes of the sizes given.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, format_args!("getsockopt({what})")))?;
+    Ok(value)
+}
+
+/// `SO_LINGER`: `None` turns it off (close returns at once, the kernel sends
+/// what is left in the background); `Some(d)` makes close wait up to `d`,
+/// and `Some(ZERO)` makes it reset the connection.
+pub(crate) fn set_linger(
+    fd: BorrowedFd<'_>,
+    linger: Option<std::time::Duration>,
+) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: linger.is_some() as libc::c_int,
+        l_linger: linger.map_or(0, |d| {
+            d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
+    };
+    // SAFETY: passes a pointer to a live linger struct and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&value as *const libc::linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, "setsockopt(SO_LINGER)"))
+}
+
+/// Reads `SO_LINGER` back (see [`set_linger`]).
+pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<std::time::Duration>> {
+    // SAFETY: all-zero bytes are a valid linger struct.
+    let mut value: libc::linger = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes of the sizes given.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&mut value as *mut libc::linger).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, "getsockopt(SO_LINGER)"))?;
+    Ok((value.l_onoff != 0).then(|| std::time::Duration::from_secs(value.l_linger as u64)))
+}
+
+/// `bind` of an existing socket.
+pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
+    let (raw, len) = to_raw(addr);
+    // SAFETY: `raw` is a valid sockaddr of length `len`.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&raw as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, format_args!("bind {addr}")))
+}
+
+/// `listen` on a bound (or unbound: the kernel picks a port) socket.
+pub(crate) fn listen_on(fd: OwnedFd, backlog: u32) -> io::Result<TcpListener> {
+    let backlog = backlog.min(libc::c_int::MAX as u32) as libc::c_int;
+    // SAFETY: no pointers involved.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) }).map_err(|e| context(e, "listen"))?;
+    Ok(TcpListener::from(fd))
+}
+
+/// Starts a non-blocking connect of an existing socket; as [`connect`].
+pub(crate) fn connect_with(fd: OwnedFd, addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
+    let (raw, len) = to_raw(addr);
+    // SAFETY: `raw` is a valid sockaddr of length `len`.
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&raw as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    };
+    let stream = TcpStream::from(fd);
+    match cvt(r) {
+        Ok(_) => Ok((stream, false)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {
+            Ok((stream, true))
+        }
+        Err(e) => Err(context(e, format_args!("connect to {addr}"))),
+    }
+}
+
+/// `getsockname`.
+pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
+    let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: storage and len are valid for writes of the sizes given.
+    cvt(unsafe { libc::getsockname(fd.as_raw_fd(), storage.as_mut_ptr().cast(), &mut len) })
+        .map_err(|e| context(e, "getsockname"))?;
+    // SAFETY: zero-initialised, then filled by the kernel.
+    from_raw(unsafe { storage.assume_init_ref() })
+}
