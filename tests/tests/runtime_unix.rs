@@ -196,3 +196,20 @@ async fn join2<A: std::future::Future<Output = ()>, B: std::future::Future<Outpu
     })
     .await
 }
+
+/// With the `futures-io` feature, `UnixStream` and its halves work with the
+/// `futures` extension traits: `close` sends end of stream.
+#[test]
+fn futures_io_on_unix_streams() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    let rt = current();
+    rt.block_on(bounded("futures-io unix", async {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (mut r, _w) = b.into_split();
+        a.write_all(b"through futures-io").await.unwrap();
+        a.close().await.unwrap();
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"through futures-io");
+    }));
+}
