@@ -241,12 +241,13 @@ impl ScheduledIo {
         if let Some(ev) = self.ready_in(mask) {
             return Poll::Ready(ev);
         }
-        let current = {
+        let (current, replaced) = {
             let mut list = lock(&self.waiters);
+            let mut replaced = None;
             match key.and_then(|k| list.get_mut(k)) {
                 Some(w) => match &w.waker {
                     Some(old) if old.will_wake(cx.waker()) => {}
-                    _ => w.waker = Some(cx.waker().clone()),
+                    _ => replaced = w.waker.replace(cx.waker().clone()),
                 },
                 None => {
                     *key = Some(list.insert(Waiter {
@@ -257,8 +258,11 @@ impl ScheduledIo {
             }
             // Both the announcement and the second look at readiness, in one
             // read-modify-write (see the module docs).
-            self.readiness.fetch_or(HAS_WAITERS, Ordering::AcqRel)
+            let current = self.readiness.fetch_or(HAS_WAITERS, Ordering::AcqRel);
+            (current, replaced)
         };
+        // A waker's destructor is foreign code: run it after the lock.
+        drop(replaced);
         match ReadyEvent::from_word(current, mask) {
             Some(ev) => Poll::Ready(ev),
             None => Poll::Pending,
