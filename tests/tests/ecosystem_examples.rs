@@ -170,6 +170,21 @@ fn example_http_hello_tokio() {
     self_test("http_hello_tokio");
 }
 
+#[test]
+fn example_udp_echo() {
+    self_test("udp_echo");
+}
+
+#[test]
+fn example_unix_echo() {
+    self_test("unix_echo");
+}
+
+#[test]
+fn example_async_fd_timerfd() {
+    self_test("async_fd_timerfd");
+}
+
 /// `examples/http-load.sh --quick` on the binaries built above: both servers
 /// serve wrk's load with only 200s. Skipped (with a note) without `wrk`.
 #[test]
