@@ -653,9 +653,15 @@ impl std::error::Error for TryIoError {}
 // ANCHOR: drop
 impl<T: AsRawFd> Drop for AsyncFd<T> {
     fn drop(&mut self) {
-        // Deregister before closing, so the fd number cannot be reused by a
-        // new socket while still in our epoll set.
-        drop(self.deregister_and_take());
+        if let Some(inner) = self.inner.take() {
+            // Deregister before closing, so the fd number cannot be reused by
+            // a new socket while still in our epoll set. The borrow proves
+            // `inner` is still open during the call.
+            // SAFETY: `inner` owns the descriptor and is alive for this borrow.
+            let fd = unsafe { BorrowedFd::borrow_raw(inner.as_raw_fd()) };
+            self.registration.deregister(fd);
+            drop(inner);
+        }
     }
 }
 // ANCHOR_END: drop
