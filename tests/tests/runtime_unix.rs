@@ -213,3 +213,30 @@ fn futures_io_on_unix_streams() {
         assert_eq!(got, b"through futures-io");
     }));
 }
+
+/// `peek` leaves data queued; vectored `try_` calls move several buffers.
+#[test]
+fn unix_peek_and_vectored() {
+    use std::io::{IoSlice, IoSliceMut};
+    let rt = current();
+    rt.block_on(bounded("unix peek", async {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        assert_eq!(
+            b.try_write_vectored(&[IoSlice::new(b"01"), IoSlice::new(b"2345")])
+                .unwrap(),
+            6
+        );
+        let mut buf = [0u8; 6];
+        let mut seen = 0;
+        while seen < 6 {
+            seen = a.peek(&mut buf).await.unwrap();
+        }
+        let (mut x, mut y) = ([0u8; 2], [0u8; 4]);
+        let n = a
+            .try_read_vectored(&mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)])
+            .unwrap();
+        assert_eq!((n, &x, &y), (6, b"01", b"2345"));
+        drop(b);
+        assert_eq!(a.read(&mut buf).await.unwrap(), 0);
+    }));
+}

@@ -460,3 +460,16 @@ pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
     // SAFETY: zero-initialised, then filled by the kernel.
     from_raw(unsafe { storage.assume_init_ref() })
 }
+
+/// `recv` with `MSG_PEEK`: the data stays queued. Retries `EINTR`.
+pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}

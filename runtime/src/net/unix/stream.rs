@@ -394,6 +394,103 @@ impl UnixStream {
         )
     }
 
+    /// Receives data without removing it from the queue. Waits for data;
+    /// any number of tasks may wait.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, mut b) = runtime::net::UnixStream::pair().unwrap();
+    /// b.write_all(b"abc").await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = a.peek(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"abc");
+    /// assert_eq!(a.try_read(&mut buf).unwrap(), 3); // still there
+    /// # });
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.io
+            .io_listed(Direction::Read.mask(), |s| socket::peek(s.as_fd(), buf))
+            .await
+    }
+
+    /// Poll-based [`readable`](Self::readable). Only the task that polled
+    /// last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, mut b) = runtime::net::UnixStream::pair().unwrap();
+    /// b.write_all(b"x").await.unwrap();
+    /// std::future::poll_fn(|cx| a.poll_read_ready(cx)).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Poll-based [`writable`](Self::writable). Only the task that polled
+    /// last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, _b) = runtime::net::UnixStream::pair().unwrap();
+    /// std::future::poll_fn(|cx| a.poll_write_ready(cx)).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Vectored [`try_read`](Self::try_read) (one `readv`).
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, mut b) = runtime::net::UnixStream::pair().unwrap();
+    /// b.write_all(b"abcd").await.unwrap();
+    /// let (mut x, mut y) = ([0; 1], [0; 8]);
+    /// let n = a.try_read_vectored(&mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)]).unwrap();
+    /// assert_eq!((n, &x, &y[..3]), (4, b"a", &b"bcd"[..]));
+    /// # });
+    /// ```
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        use std::io::Read;
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        self.io.try_transfer(
+            Direction::Read,
+            Some(len),
+            |mut s| s.read_vectored(bufs),
+            |n| *n,
+        )
+    }
+
+    /// Vectored [`try_write`](Self::try_write) (one `sendmsg`).
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, _b) = runtime::net::UnixStream::pair().unwrap();
+    /// let n = a.try_write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"c")]).unwrap();
+    /// assert_eq!(n, 3);
+    /// # });
+    /// ```
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        self.io.try_transfer(
+            Direction::Write,
+            Some(len),
+            |s| socket::send_vectored(s.as_fd(), bufs),
+            |n| *n,
+        )
+    }
+
     /// Shuts down the read, write, or both halves of the connection.
     ///
     /// ```
