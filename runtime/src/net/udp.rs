@@ -365,6 +365,63 @@ impl UdpSocket {
         self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
     }
 
+    /// Poll-based [`recv`](Self::recv) (connected socket). Only the task
+    /// that polled last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// b.connect(a.local_addr().unwrap()).await.unwrap();
+    /// a.send_to(b"x", b.local_addr().unwrap()).await.unwrap();
+    /// let n = std::future::poll_fn(|cx| b.poll_recv(cx, &mut [0; 8])).await.unwrap();
+    /// assert_eq!(n, 1);
+    /// # });
+    /// ```
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
+    }
+
+    /// Poll-based [`send`](Self::send) (connected socket). Only the task
+    /// that polled last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// a.connect(b.local_addr().unwrap()).await.unwrap();
+    /// let n = std::future::poll_fn(|cx| a.poll_send(cx, b"x")).await.unwrap();
+    /// assert_eq!(n, 1);
+    /// # });
+    /// ```
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
+    }
+
+    /// Poll-based [`peek_from`](Self::peek_from). Only the task that polled
+    /// last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// a.send_to(b"x", b.local_addr().unwrap()).await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let (n, from) = std::future::poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap();
+    /// assert_eq!((n, from), (1, a.local_addr().unwrap()));
+    /// # });
+    /// ```
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_io(cx, Direction::Read, |s| s.peek_from(buf))
+    }
+
     /// Poll-based [`send_to`](Self::send_to). Only the task that polled last
     /// is woken.
     ///
