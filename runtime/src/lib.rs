@@ -74,7 +74,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`] and its halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
+//! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
 //!
 //! Without features the only dependencies are `libc`, `slab` and
 //! `pin-project-lite`.
@@ -88,6 +88,8 @@
 //! | `tokio::spawn`, `task::spawn_blocking`, `task::yield_now` | [`spawn`], [`spawn_blocking`], [`task::yield_now`] |
 //! | `JoinHandle`, `JoinError` | [`JoinHandle`], [`JoinError`] (same methods) |
 //! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
+//! | `tokio::net::{UdpSocket, TcpSocket, UnixListener, UnixStream, UnixDatagram}` | [`net::UdpSocket`], [`net::TcpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
+//! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
 //! | `tokio::time::{sleep, sleep_until, timeout, interval}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::interval`] |
 //! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::Terminate)` |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
@@ -106,6 +108,7 @@ mod reactor;
 mod sync;
 mod sys;
 
+pub mod io;
 pub mod net;
 pub mod signal;
 pub mod task;

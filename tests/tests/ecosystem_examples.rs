@@ -185,6 +185,21 @@ fn example_http_hello_tokio() {
     self_test("http_hello_tokio");
 }
 
+#[test]
+fn example_udp_echo() {
+    self_test("udp_echo");
+}
+
+#[test]
+fn example_unix_echo() {
+    self_test("unix_echo");
+}
+
+#[test]
+fn example_async_fd_timerfd() {
+    self_test("async_fd_timerfd");
+}
+
 /// `examples/http-load.sh --quick` on cargo's example binaries: both servers
 /// serve wrk's load with only 200s.
 #[test]

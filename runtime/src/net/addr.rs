@@ -19,7 +19,10 @@ use crate::JoinHandle;
 ///     let a = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let b = runtime::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
 ///     let c = runtime::net::TcpListener::bind("localhost:0").await.unwrap();
-///     # drop((a, b, c));
+///     // A reference works as well as the address itself.
+///     let addr = a.local_addr().unwrap();
+///     let d = runtime::net::TcpStream::connect(&addr).await.unwrap();
+///     # drop((a, b, c, d));
 /// });
 /// ```
 pub trait ToSocketAddrs: sealed::Sealed {}
@@ -62,6 +65,13 @@ macro_rules! literal {
         impl Sealed for $t {
             fn resolve(self) -> Resolve {
                 Resolve::Ready(std::net::ToSocketAddrs::to_socket_addrs(&self).map(Iterator::collect))
+            }
+        }
+        // `connect(&addr)` as well as `connect(addr)`, as with std and tokio.
+        impl ToSocketAddrs for &$t {}
+        impl Sealed for &$t {
+            fn resolve(self) -> Resolve {
+                (*self).resolve()
             }
         }
     )*};

@@ -1,6 +1,7 @@
 //! `futures-io` trait implementations (feature `futures-io`), so that code
 //! written against `futures::io::{AsyncRead, AsyncWrite}` (codecs,
-//! `futures::io::copy`, `AsyncReadExt`...) runs on our sockets unchanged.
+//! `futures::io::copy`, `AsyncReadExt`...) runs on our sockets unchanged:
+//! `TcpStream`, `UnixStream` and their halves.
 //!
 //! `poll_close` shuts the write direction down (sends FIN), which is what
 //! `AsyncWriteExt::close` means for a socket.
@@ -19,25 +20,26 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::split::AsStream;
+use super::{unix, UnixStream};
 use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpStream, WriteHalf};
 
 macro_rules! async_read {
-    ($($ty:ty),*) => {$(
+    ($stream:ty: $($ty:ty),*) => {$(
         #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncRead for $ty {
             fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                TcpStream::poll_read(self.get_mut().stream(), cx, buf)
+                <$stream>::poll_read(self.get_mut().stream(), cx, buf)
             }
         }
     )*};
 }
 
 macro_rules! async_write {
-    ($($ty:ty),*) => {$(
+    ($stream:ty: $($ty:ty),*) => {$(
         #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncWrite for $ty {
             fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                TcpStream::poll_write(self.get_mut().stream(), cx, buf)
+                <$stream>::poll_write(self.get_mut().stream(), cx, buf)
             }
 
             fn poll_write_vectored(
@@ -45,7 +47,7 @@ macro_rules! async_write {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                TcpStream::poll_write_vectored(self.get_mut().stream(), cx, bufs)
+                <$stream>::poll_write_vectored(self.get_mut().stream(), cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -63,5 +65,7 @@ macro_rules! async_write {
     )*};
 }
 
-async_read!(TcpStream, ReadHalf<'_>, OwnedReadHalf);
-async_write!(TcpStream, WriteHalf<'_>, OwnedWriteHalf);
+async_read!(TcpStream: TcpStream, ReadHalf<'_>, OwnedReadHalf);
+async_write!(TcpStream: TcpStream, WriteHalf<'_>, OwnedWriteHalf);
+async_read!(UnixStream: UnixStream, unix::ReadHalf<'_>, unix::OwnedReadHalf);
+async_write!(UnixStream: UnixStream, unix::WriteHalf<'_>, unix::OwnedWriteHalf);

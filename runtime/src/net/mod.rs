@@ -12,12 +12,17 @@
 //! error, never a `SIGPIPE` that kills the process. `EINTR` is retried.
 
 mod addr;
-mod evented;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod split;
 mod tcp;
+mod tcp_socket;
+mod udp;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};
+pub use tcp_socket::TcpSocket;
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -5,7 +5,6 @@
 //! halves make that ownership explicit: a `ReadHalf` can only read, a
 //! `WriteHalf` only write, so there is never more than one reader or writer.
 
-use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
@@ -13,72 +12,52 @@ use std::task::{Context, Poll};
 
 use super::TcpStream;
 
-/// The doc example of a generated method: on `TcpStream` (`stream`) the
-/// example itself; on the four halves (`half`) a link to that example, as it
-/// would be the same code four more times (and four more doctests to compile).
-macro_rules! example {
-    (stream, $method:literal, $example:literal) => {
-        concat!("\n", $example)
-    };
-    (half, $method:literal, $example:literal) => {
-        concat!(
-            "\nSame as [`TcpStream::",
-            $method,
-            "`](crate::net::TcpStream::",
-            $method,
-            "), which has an example."
-        )
-    };
-}
-
 /// Generates the async read methods for a type, given how to reach the stream.
 macro_rules! read_methods {
-    ($kind:ident: $ty:ty) => {
+    ($ty:ty) => {
         impl $ty {
             /// Reads into `buf`, waiting for data. `Ok(0)` means end of stream.
-            #[doc = super::split::example!($kind, "read", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-# let (mut peer, _) = l.accept().await.unwrap();
-peer.write_all(b"hey").await.unwrap();
-let mut buf = [0; 16];
-let n = s.read(&mut buf).await.unwrap();
-assert_eq!(&buf[..n], b"hey");
-# });
-```
-"##)]
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let stream: &TcpStream = self.stream();
-                poll_fn(|cx| stream.poll_read(cx, buf)).await
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// # let (mut peer, _) = l.accept().await.unwrap();
+            /// peer.write_all(b"hey").await.unwrap();
+            /// let mut buf = [0; 16];
+            /// let n = s.read(&mut buf).await.unwrap();
+            /// assert_eq!(&buf[..n], b"hey");
+            /// # });
+            /// ```
+            pub async fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                let stream = self.stream();
+                ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await
             }
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
             /// ends first.
-            #[doc = super::split::example!($kind, "read_exact", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-# let (mut peer, _) = l.accept().await.unwrap();
-peer.write_all(b"ab").await.unwrap();
-peer.write_all(b"cd").await.unwrap();
-let mut buf = [0; 4];
-s.read_exact(&mut buf).await.unwrap();
-assert_eq!(&buf, b"abcd");
-# });
-```
-"##)]
-            pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
-                let stream: &TcpStream = self.stream();
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// # let (mut peer, _) = l.accept().await.unwrap();
+            /// peer.write_all(b"ab").await.unwrap();
+            /// peer.write_all(b"cd").await.unwrap();
+            /// let mut buf = [0; 4];
+            /// s.read_exact(&mut buf).await.unwrap();
+            /// assert_eq!(&buf, b"abcd");
+            /// # });
+            /// ```
+            pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> ::std::io::Result<()> {
+                let stream = self.stream();
                 while !buf.is_empty() {
-                    match poll_fn(|cx| stream.poll_read(cx, buf)).await? {
+                    match ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await? {
                         0 => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
+                            return Err(::std::io::Error::new(
+                                ::std::io::ErrorKind::UnexpectedEof,
                                 "stream ended early",
                             ))
                         }
@@ -90,38 +69,36 @@ assert_eq!(&buf, b"abcd");
         }
     };
     ($ty:ty, halves) => {
-        super::split::read_methods!(half: $ty);
+        $crate::net::split::read_methods!($ty);
         impl $ty {
             /// Waits until the socket is readable.
-            #[doc = super::split::example!(half, "readable", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-# let (mut peer, _) = l.accept().await.unwrap();
-peer.write_all(b"x").await.unwrap();
-s.readable().await.unwrap();
-# });
-```
-"##)]
-            pub async fn readable(&self) -> io::Result<()> {
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// # let (mut peer, _) = l.accept().await.unwrap();
+            /// peer.write_all(b"x").await.unwrap();
+            /// s.readable().await.unwrap();
+            /// # });
+            /// ```
+            pub async fn readable(&self) -> ::std::io::Result<()> {
                 self.stream().readable().await
             }
 
             /// Reads without waiting (`WouldBlock` if nothing is there).
-            #[doc = super::split::example!(half, "try_read", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-let mut buf = [0; 4];
-assert!(s.try_read(&mut buf).is_err());
-# });
-```
-"##)]
-            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// let mut buf = [0; 4];
+            /// assert!(s.try_read(&mut buf).is_err());
+            /// # });
+            /// ```
+            pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
                 self.stream().try_read(buf)
             }
         }
@@ -130,44 +107,42 @@ assert!(s.try_read(&mut buf).is_err());
 
 /// Generates the async write methods for a type, given how to reach the stream.
 macro_rules! write_methods {
-    ($kind:ident: $ty:ty) => {
+    ($ty:ty) => {
         impl $ty {
             /// Writes some of `buf`, waiting for room; returns how much.
-            #[doc = super::split::example!($kind, "write", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-let n = s.write(b"hello").await.unwrap();
-assert!(n > 0);
-# });
-```
-"##)]
-            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let stream: &TcpStream = self.stream();
-                poll_fn(|cx| stream.poll_write(cx, buf)).await
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// let n = s.write(b"hello").await.unwrap();
+            /// assert!(n > 0);
+            /// # });
+            /// ```
+            pub async fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
+                let stream = self.stream();
+                ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await
             }
 
             /// Writes all of `buf`, handling partial writes.
-            #[doc = super::split::example!($kind, "write_all", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-s.write_all(b"hello world").await.unwrap();
-# });
-```
-"##)]
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// s.write_all(b"hello world").await.unwrap();
+            /// # });
+            /// ```
             // ANCHOR: write_all
-            pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-                let stream: &TcpStream = self.stream();
+            pub async fn write_all(&mut self, mut buf: &[u8]) -> ::std::io::Result<()> {
+                let stream = self.stream();
                 while !buf.is_empty() {
-                    match poll_fn(|cx| stream.poll_write(cx, buf)).await? {
+                    match ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await? {
                         0 => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::WriteZero,
+                            return Err(::std::io::Error::new(
+                                ::std::io::ErrorKind::WriteZero,
                                 "socket accepted no bytes",
                             ))
                         }
@@ -179,71 +154,70 @@ s.write_all(b"hello world").await.unwrap();
             // ANCHOR_END: write_all
 
             /// Writes several buffers with one system call where possible.
-            #[doc = super::split::example!($kind, "write_vectored", r##"
-```
-use std::io::IoSlice;
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-let n = s.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
-assert_eq!(n, 2);
-# });
-```
-"##)]
-            pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                let stream: &TcpStream = self.stream();
-                poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
+            ///
+            /// ```
+            /// use std::io::IoSlice;
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// let n = s.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
+            /// assert_eq!(n, 2);
+            /// # });
+            /// ```
+            pub async fn write_vectored(
+                &mut self,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::io::Result<usize> {
+                let stream = self.stream();
+                ::std::future::poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
             }
 
             /// Does nothing: bytes written to a TCP socket are already with the
             /// kernel. Present so code written against buffered writers reads
             /// the same.
-            #[doc = super::split::example!($kind, "flush", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-s.flush().await.unwrap();
-# });
-```
-"##)]
-            pub async fn flush(&mut self) -> io::Result<()> {
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// s.flush().await.unwrap();
+            /// # });
+            /// ```
+            pub async fn flush(&mut self) -> ::std::io::Result<()> {
                 Ok(())
             }
         }
     };
     ($ty:ty, halves) => {
-        super::split::write_methods!(half: $ty);
+        $crate::net::split::write_methods!($ty);
         impl $ty {
             /// Waits until the socket is writable.
-            #[doc = super::split::example!(half, "writable", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-s.writable().await.unwrap();
-# });
-```
-"##)]
-            pub async fn writable(&self) -> io::Result<()> {
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// s.writable().await.unwrap();
+            /// # });
+            /// ```
+            pub async fn writable(&self) -> ::std::io::Result<()> {
                 self.stream().writable().await
             }
 
             /// Writes without waiting (`WouldBlock` if the buffer is full).
-            #[doc = super::split::example!(half, "try_write", r##"
-```
-# let rt = runtime::Runtime::new().unwrap();
-# rt.block_on(async {
-# let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-# let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-assert_eq!(s.try_write(b"x").unwrap(), 1);
-# });
-```
-"##)]
-            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            ///
+            /// ```
+            /// # let rt = runtime::Runtime::new().unwrap();
+            /// # rt.block_on(async {
+            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            /// assert_eq!(s.try_write(b"x").unwrap(), 1);
+            /// # });
+            /// ```
+            pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
                 self.stream().try_write(buf)
             }
         }
@@ -253,12 +227,12 @@ assert_eq!(s.try_write(b"x").unwrap(), 1);
 /// Both sets of methods, for `TcpStream` itself.
 macro_rules! stream_methods {
     ($ty:ty) => {
-        super::split::read_methods!(stream: $ty);
-        super::split::write_methods!(stream: $ty);
+        $crate::net::split::read_methods!($ty);
+        $crate::net::split::write_methods!($ty);
     };
 }
 
-pub(crate) use {example, read_methods, stream_methods, write_methods};
+pub(crate) use {read_methods, stream_methods, write_methods};
 
 /// Borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
 ///
@@ -317,8 +291,9 @@ pub struct OwnedReadHalf(Arc<TcpStream>);
 
 /// Owned write half of a [`TcpStream`], from [`TcpStream::into_split`].
 ///
-/// Dropping it does not shut the connection down; call
-/// [`shutdown`](OwnedWriteHalf::shutdown) to send FIN.
+/// Dropping it shuts the write direction down (sends FIN, as tokio does): the
+/// peer reads end of stream while the read half keeps receiving. Putting the
+/// halves back together with [`OwnedReadHalf::reunite`] does not.
 ///
 /// ```
 /// # let rt = runtime::Runtime::new().unwrap();
@@ -334,48 +309,79 @@ pub struct OwnedReadHalf(Arc<TcpStream>);
 /// # });
 /// ```
 #[derive(Debug)]
-pub struct OwnedWriteHalf(Arc<TcpStream>);
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+    /// Cleared by `reunite`, which hands the stream back whole.
+    shutdown_on_drop: bool,
+}
 // ANCHOR_END: owned_halves
 
 // ANCHOR: split_owned
 pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
     let stream = Arc::new(stream);
-    (OwnedReadHalf(stream.clone()), OwnedWriteHalf(stream))
+    let write = OwnedWriteHalf {
+        stream: stream.clone(),
+        shutdown_on_drop: true,
+    };
+    (OwnedReadHalf(stream), write)
 }
 // ANCHOR_END: split_owned
 
-/// How the generated methods reach the stream.
+// ANCHOR: write_half_drop
+impl Drop for OwnedWriteHalf {
+    /// The read half may live on for a long time (waiting for the peer's
+    /// reply); without a FIN now, a peer that reads to end of stream would wait
+    /// for it just as long.
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // Fails only if the connection is already gone (ENOTCONN), when
+            // there is nobody left to tell.
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+}
+// ANCHOR_END: write_half_drop
+
+/// How the generated methods reach the stream (`TcpStream` or `UnixStream`:
+/// the macros are expanded per concrete type, so they call its inherent
+/// methods).
 pub(crate) trait AsStream {
-    fn stream(&self) -> &TcpStream;
+    type Stream;
+    fn stream(&self) -> &Self::Stream;
 }
 
 impl AsStream for TcpStream {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         self
     }
 }
 
 impl AsStream for ReadHalf<'_> {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         self.0
     }
 }
 
 impl AsStream for WriteHalf<'_> {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         self.0
     }
 }
 
 impl AsStream for OwnedReadHalf {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
         &self.0
     }
 }
 
 impl AsStream for OwnedWriteHalf {
+    type Stream = TcpStream;
     fn stream(&self) -> &TcpStream {
-        &self.0
+        &self.stream
     }
 }
 
@@ -485,11 +491,12 @@ impl OwnedReadHalf {
     /// ```
     pub fn reunite(
         self,
-        write: OwnedWriteHalf,
+        mut write: OwnedWriteHalf,
     ) -> Result<TcpStream, (OwnedReadHalf, OwnedWriteHalf)> {
-        if !Arc::ptr_eq(&self.0, &write.0) {
+        if !Arc::ptr_eq(&self.0, &write.stream) {
             return Err((self, write));
         }
+        write.shutdown_on_drop = false;
         drop(write);
         Arc::try_unwrap(self.0).map_err(|_| unreachable!("both halves were given"))
     }
@@ -508,7 +515,7 @@ impl OwnedWriteHalf {
     /// # });
     /// ```
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.0.poll_write(cx, buf)
+        self.stream.poll_write(cx, buf)
     }
 
     /// Poll-based vectored write.
@@ -528,7 +535,7 @@ impl OwnedWriteHalf {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_vectored(cx, bufs)
+        self.stream.poll_write_vectored(cx, bufs)
     }
 
     /// Shuts down the write direction (sends FIN); the read half keeps working.
@@ -543,6 +550,6 @@ impl OwnedWriteHalf {
     /// # });
     /// ```
     pub fn shutdown(&self) -> io::Result<()> {
-        self.0.shutdown(Shutdown::Write)
+        self.stream.shutdown(Shutdown::Write)
     }
 }

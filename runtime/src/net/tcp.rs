@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
 use super::addr::{resolve, ToSocketAddrs};
-use super::evented::Evented;
 use super::split::{AsStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::io::{AsyncFd, Interest, Ready};
 use crate::reactor::Direction;
 use crate::sys::socket;
 
@@ -31,7 +31,7 @@ use crate::sys::socket;
 /// }).unwrap();
 /// ```
 pub struct TcpListener {
-    io: Evented<std::net::TcpListener>,
+    io: AsyncFd<std::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -75,12 +75,16 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
-            io: Evented::new(listener, true)?,
+            io: AsyncFd::with_readiness(listener, true)?,
         })
     }
 
     /// Waits for a connection. The accepted socket is non-blocking and
     /// close-on-exec.
+    ///
+    /// Any number of tasks may accept on one listener at once (e.g. N accept
+    /// loops sharing an `Arc<TcpListener>`): each new connection wakes them
+    /// all, and one of them gets it.
     ///
     /// Errors such as `EMFILE` (out of file descriptors) are returned to the
     /// caller rather than retried, so an accept loop does not spin; a server
@@ -97,10 +101,18 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, peer) = self
+            .io
+            .io_listed(Direction::Read.mask(), |l| socket::accept(l.as_fd()))
+            .await?;
+        Ok((TcpStream::from_evented(stream, true)?, peer))
     }
 
     /// Poll-based [`accept`](Self::accept).
+    ///
+    /// Only the waker of the most recent call is kept: if several tasks call
+    /// `poll_accept` on one listener, only the last one is woken. Tasks that
+    /// share a listener should use [`accept`](Self::accept).
     ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
@@ -115,10 +127,26 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = ready!(self
             .io
-            .poll_io(cx, Direction::Read, |l| socket::accept(l.as_raw_fd())))?;
+            .poll_io(cx, Direction::Read, |l| socket::accept(l.as_fd())))?;
         Poll::Ready(TcpStream::from_evented(stream, true).map(|s| (s, peer)))
     }
     // ANCHOR_END: poll_accept
+
+    /// Deregisters the listener and hands it back as a `std` listener (still
+    /// in non-blocking mode).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let addr = l.local_addr().unwrap();
+    /// let std_listener = l.into_std().unwrap();
+    /// assert_eq!(std_listener.local_addr().unwrap(), addr);
+    /// # });
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(self.io.into_inner())
+    }
 
     /// The address this listener is bound to.
     ///
@@ -183,7 +211,7 @@ impl std::fmt::Debug for TcpListener {
 /// }).unwrap();
 /// ```
 pub struct TcpStream {
-    io: Evented<std::net::TcpStream>,
+    io: AsyncFd<std::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -218,6 +246,16 @@ impl TcpStream {
     // ANCHOR: connect_one
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         let (stream, in_progress) = socket::connect(&addr)?;
+        TcpStream::finish_connect(stream, in_progress, addr).await
+    }
+
+    /// Registers a socket whose non-blocking `connect` was started, and
+    /// waits for the connection to complete (or fail).
+    pub(crate) async fn finish_connect(
+        stream: std::net::TcpStream,
+        in_progress: bool,
+        addr: SocketAddr,
+    ) -> io::Result<TcpStream> {
         let stream = TcpStream::from_evented(stream, !in_progress)?;
         if in_progress {
             poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
@@ -231,7 +269,7 @@ impl TcpStream {
 
     fn from_evented(stream: std::net::TcpStream, initially_ready: bool) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Evented::new(stream, initially_ready)?,
+            io: AsyncFd::with_readiness(stream, initially_ready)?,
         })
     }
 
@@ -359,9 +397,8 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.io.poll_transfer(cx, Direction::Read, len, |s| {
-            socket::recv(s.as_raw_fd(), buf)
-        })
+        self.io
+            .poll_transfer(cx, Direction::Read, len, |s| socket::recv(s.as_fd(), buf))
     }
     // ANCHOR_END: poll_read
 
@@ -382,7 +419,7 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io.poll_transfer(cx, Direction::Write, buf.len(), |s| {
-            socket::send(s.as_raw_fd(), buf)
+            socket::send(s.as_fd(), buf)
         })
     }
     // ANCHOR_END: poll_write
@@ -410,11 +447,12 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io.poll_transfer(cx, Direction::Write, len, |s| {
-            socket::send_vectored(s.as_raw_fd(), bufs)
+            socket::send_vectored(s.as_fd(), bufs)
         })
     }
 
     /// Waits until the socket is readable (data, end of stream, or an error).
+    /// Any number of tasks may wait at once; all of them are woken.
     ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
@@ -430,13 +468,12 @@ impl TcpStream {
     /// ```
     // ANCHOR: readable
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read))
-            .await
-            .map(drop)
+        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
     }
     // ANCHOR_END: readable
 
-    /// Waits until the socket is writable.
+    /// Waits until the socket is writable. Any number of tasks may wait at
+    /// once; all of them are woken.
     ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
@@ -448,9 +485,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write))
-            .await
-            .map(drop)
+        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
     }
 
     /// Reads without waiting: `WouldBlock` if no data is known to be there.
@@ -469,8 +504,12 @@ impl TcpStream {
     // ANCHOR: try_read
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        self.io
-            .try_transfer(Direction::Read, len, |s| socket::recv(s.as_raw_fd(), buf))
+        self.io.try_transfer(
+            Direction::Read,
+            Some(len),
+            |s| socket::recv(s.as_fd(), buf),
+            |n| *n,
+        )
     }
     // ANCHOR_END: try_read
 
@@ -485,9 +524,194 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_transfer(Direction::Write, buf.len(), |s| {
-            socket::send(s.as_raw_fd(), buf)
-        })
+        self.io.try_transfer(
+            Direction::Write,
+            Some(buf.len()),
+            |s| socket::send(s.as_fd(), buf),
+            |n| *n,
+        )
+    }
+
+    /// Deregisters the stream and hands it back as a `std` stream (still in
+    /// non-blocking mode; call `set_nonblocking(false)` for blocking use).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let peer = s.peer_addr().unwrap();
+    /// let std_stream = s.into_std().unwrap();
+    /// assert_eq!(std_stream.peer_addr().unwrap(), peer);
+    /// # });
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner())
+    }
+
+    /// Receives data without removing it from the queue: the next read sees
+    /// it again. Waits for data like [`read`](Self::read); any number of
+    /// tasks may wait.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"abc").await.unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = s.peek(&mut buf).await.unwrap();
+    /// assert_eq!(&buf[..n], b"abc");
+    /// let mut again = [0; 3];
+    /// s.read_exact(&mut again).await.unwrap();
+    /// assert_eq!(&again, b"abc");
+    /// # });
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.io
+            .io_listed(Direction::Read.mask(), |s| s.peek(buf))
+            .await
+    }
+
+    /// Sets `SO_LINGER`: `None` (the default) lets `close` return at once
+    /// while the kernel delivers what is left; `Some(d)` makes the close of
+    /// the last handle wait up to `d` for it; `Some(Duration::ZERO)` makes
+    /// it reset the connection (RST) instead of closing it gracefully.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// s.set_linger(Some(Duration::ZERO)).unwrap();
+    /// assert_eq!(s.linger().unwrap(), Some(Duration::ZERO));
+    /// # });
+    /// ```
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket::set_linger(self.io.get_ref().as_fd(), linger)
+    }
+
+    /// `SO_LINGER` (see [`set_linger`](Self::set_linger)).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// assert_eq!(s.linger().unwrap(), None);
+    /// # });
+    /// ```
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        socket::linger(self.io.get_ref().as_fd())
+    }
+
+    /// Waits until the stream is ready for any of `interest`, and says which
+    /// (including [`is_read_closed`](Ready::is_read_closed) /
+    /// [`is_write_closed`](Ready::is_write_closed)). Any number of tasks may
+    /// wait.
+    ///
+    /// ```
+    /// use runtime::io::Interest;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let ready = s.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+    /// assert!(ready.is_writable());
+    /// # });
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let ev = self.io.wait_listed(interest.mask()).await?;
+        Ok(Ready::from_bits(ev.ready))
+    }
+
+    /// Poll-based [`readable`](Self::readable). Only the task that polled
+    /// last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"x").await.unwrap();
+    /// std::future::poll_fn(|cx| s.poll_read_ready(cx)).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Poll-based [`writable`](Self::writable). Only the task that polled
+    /// last is woken.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// std::future::poll_fn(|cx| s.poll_write_ready(cx)).await.unwrap();
+    /// # });
+    /// ```
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Vectored [`try_read`](Self::try_read): one `readv` into several
+    /// buffers, `WouldBlock` if no data is known to be there.
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// let (mut peer, _) = l.accept().await.unwrap();
+    /// peer.write_all(b"abcd").await.unwrap();
+    /// s.readable().await.unwrap();
+    /// let (mut a, mut b) = ([0; 2], [0; 8]);
+    /// let n = s.try_read_vectored(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)]).unwrap();
+    /// assert_eq!((n, &a, &b[..2]), (4, b"ab", &b"cd"[..]));
+    /// # });
+    /// ```
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        use std::io::Read;
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        self.io.try_transfer(
+            Direction::Read,
+            Some(len),
+            |mut s| s.read_vectored(bufs),
+            |n| *n,
+        )
+    }
+
+    /// Vectored [`try_write`](Self::try_write): one `sendmsg` of several
+    /// buffers, `WouldBlock` if the send buffer is full.
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    /// s.writable().await.unwrap();
+    /// let n = s.try_write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")]).unwrap();
+    /// assert_eq!(n, 4);
+    /// # });
+    /// ```
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        self.io.try_transfer(
+            Direction::Write,
+            Some(len),
+            |s| socket::send_vectored(s.as_fd(), bufs),
+            |n| *n,
+        )
     }
 
     /// Shuts down the read, write, or both halves of the connection.

@@ -31,9 +31,10 @@
 pub(crate) mod atomic_waker;
 pub(crate) mod scheduled_io;
 pub(crate) mod timers;
+pub(crate) mod wait;
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,7 @@ use crate::sys::eventfd::EventFd;
 pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use std::sync::Arc as StdArc;
 use timers::Timers;
+pub(crate) use wait::ListedWait;
 
 /// Token of the eventfd that wakes a blocked `epoll_wait`.
 const WAKER_TOKEN: u64 = u64::MAX;
@@ -107,7 +109,7 @@ impl Reactor {
         let epoll = Epoll::new()?;
         let waker = EventFd::new()?;
         epoll.add(
-            waker.as_raw_fd(),
+            waker.as_fd(),
             (libc::EPOLLIN | libc::EPOLLET) as u32,
             WAKER_TOKEN,
         )?;
@@ -134,7 +136,7 @@ impl Reactor {
     /// Registers `fd` (edge-triggered, read + write + peer-close).
     pub(crate) fn register(
         self: &StdArc<Self>,
-        fd: RawFd,
+        fd: BorrowedFd<'_>,
         initially_ready: bool,
     ) -> io::Result<Registration> {
         let io = Arc::new(ScheduledIo::new(initially_ready));
@@ -272,7 +274,7 @@ impl Reactor {
         if !s.registered {
             let fd = crate::sys::signal::notify_fd()?;
             self.epoll.add(
-                fd.as_raw_fd(),
+                fd.as_fd(),
                 (libc::EPOLLIN | libc::EPOLLET) as u32,
                 SIGNAL_TOKEN,
             )?;
@@ -334,9 +336,10 @@ pub(crate) fn shutdown_error() -> io::Error {
 }
 
 impl Registration {
-    /// Removes the source from epoll and frees its slot. Must be called before
-    /// the fd is closed.
-    pub(crate) fn deregister(&self, fd: RawFd) {
+    /// Removes the source from epoll and frees its slot. Takes a borrow of the
+    /// descriptor, so it can only be called while the fd is still open (the
+    /// owner closes it after this returns).
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
         if !self.reactor.is_shut_down() {
             // EPOLL_CTL_DEL can only fail if the fd was never added or is
             // already closed; either way there is nothing left to undo.

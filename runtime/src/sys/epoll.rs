@@ -7,7 +7,7 @@
 //! polls, and nothing has to be re-armed with `epoll_ctl` on the hot path.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use super::{context, cvt};
@@ -38,16 +38,24 @@ impl Epoll {
     }
 
     /// Registers `fd` with the given interest bits and `token` as user data.
-    pub(crate) fn add(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+    ///
+    /// `fd` is borrowed, not raw: the caller must hold the descriptor open for
+    /// the call, so the number cannot belong to another file by the time the
+    /// kernel looks it up.
+    pub(crate) fn add(&self, fd: BorrowedFd<'_>, events: u32, token: u64) -> io::Result<()> {
         let mut ev = libc::epoll_event { events, u64: token };
+        let fd = fd.as_raw_fd();
         // SAFETY: `ev` is a valid epoll_event that lives across the call.
         cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })
             .map(drop)
             .map_err(|e| context(e, format_args!("epoll_ctl(ADD, fd {fd})")))
     }
 
-    /// Removes `fd` from the interest list.
-    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+    /// Removes `fd` from the interest list. Borrowed, so it must still be
+    /// open: removing a closed (possibly reused) number would remove, or fail
+    /// to remove, the wrong file.
+    pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let fd = fd.as_raw_fd();
         // SAFETY: a null event pointer is allowed for EPOLL_CTL_DEL since Linux 2.6.9.
         cvt(unsafe {
             libc::epoll_ctl(

@@ -5,7 +5,7 @@
 //! counter so that the next write produces a new edge.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use super::{context, cvt, cvt_size};
 
@@ -49,6 +49,12 @@ impl EventFd {
                 _ => return,
             }
         }
+    }
+}
+
+impl AsFd for EventFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

@@ -4,6 +4,12 @@
 //! Nothing here knows about tasks or wakers. Every function turns a failed system
 //! call into an [`std::io::Error`], retries `EINTR` where retrying is correct, and
 //! creates every descriptor non-blocking and close-on-exec.
+//!
+//! A descriptor that must stay open for the length of a call is taken as a
+//! `BorrowedFd<'_>`, never a bare `RawFd`: the borrow checker then proves the
+//! owner cannot close it (and the number be reused) meanwhile. That is how
+//! "deregister before close" is enforced: `Registration::deregister` needs a
+//! borrow of the still-open descriptor.
 
 pub(crate) mod epoll;
 pub(crate) mod eventfd;

@@ -8,7 +8,7 @@
 use std::io;
 use std::mem::{size_of, MaybeUninit};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{context, cvt, cvt_size};
 
@@ -131,7 +131,8 @@ pub(crate) fn listen(addr: &SocketAddr) -> io::Result<TcpListener> {
 /// network errors that Linux reports on the *accepting* socket for a connection
 /// that already died (`ECONNABORTED`, ...): those concern the dead peer, not us.
 // ANCHOR: accept
-pub(crate) fn accept(listener: RawFd) -> io::Result<(TcpStream, SocketAddr)> {
+pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(TcpStream, SocketAddr)> {
+    let listener = listener.as_raw_fd();
     loop {
         let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
         let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -187,7 +188,8 @@ pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
 // ANCHOR_END: connect
 
 /// `recv` into `buf`, retrying `EINTR`.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
     loop {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
         let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -201,7 +203,8 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// `send` with `MSG_NOSIGNAL`, so a peer that went away gives `EPIPE` rather
 /// than killing the process with `SIGPIPE`. Retries `EINTR`.
 // ANCHOR: send
-pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
     loop {
         // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
         let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
@@ -214,7 +217,8 @@ pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 // ANCHOR_END: send
 
 /// `sendmsg` of several buffers at once with `MSG_NOSIGNAL`. Retries `EINTR`.
-pub(crate) fn send_vectored(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
     // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // IoSlice is guaranteed ABI-compatible with iovec on Unix.
@@ -223,6 +227,246 @@ pub(crate) fn send_vectored(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<u
     loop {
         // SAFETY: `msg` points at `bufs`, which outlive the call.
         let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// Starts a non-blocking connect of a Unix stream socket to `path`.
+/// `Ok((stream, true))`: still in progress; wait for writability, then check
+/// `take_error`. (A full listener backlog is `EAGAIN`, an error: nothing is
+/// in progress then.)
+pub(crate) fn unix_connect(
+    path: &std::path::Path,
+) -> io::Result<(std::os::unix::net::UnixStream, bool)> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: no pointers involved.
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })
+    .map_err(|e| context(e, "socket(AF_UNIX)"))?;
+    // SAFETY: fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero bytes are a valid sockaddr_un.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_os_str().as_bytes();
+    // One byte stays zero: the kernel wants a terminated path.
+    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{path:?} is not a valid Unix socket path (1 to 107 bytes, no NUL)"),
+        ));
+    }
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+    // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes.
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    let stream = std::os::unix::net::UnixStream::from(fd);
+    match cvt(r) {
+        Ok(_) => Ok((stream, false)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((stream, true)),
+        Err(e) => Err(context(e, format_args!("connect to {path:?}"))),
+    }
+}
+
+/// The credentials of the process at the other end of a Unix socket, as the
+/// kernel recorded them at `connect` (or `socketpair`) time.
+pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<libc::ucred> {
+    // SAFETY: all-zero bytes are a valid ucred.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes of the sizes given.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, "getsockopt(SO_PEERCRED)"))?;
+    Ok(cred)
+}
+
+/// A fresh non-blocking, close-on-exec TCP socket of the given family, not
+/// yet bound or connected (for `TcpSocket`).
+pub(crate) fn tcp_socket(v6: bool) -> io::Result<OwnedFd> {
+    let any = if v6 {
+        SocketAddr::V6(SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, 0, 0, 0))
+    } else {
+        SocketAddr::V4(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0))
+    };
+    new_socket(&any)
+}
+
+/// `setsockopt` of an integer option; `what` names it in the error.
+pub(crate) fn set_int_opt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+    what: &str,
+) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live c_int and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, format_args!("setsockopt({what})")))
+}
+
+/// `getsockopt` of an integer option.
+pub(crate) fn int_opt(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    what: &str,
+) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes of the sizes given.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, format_args!("getsockopt({what})")))?;
+    Ok(value)
+}
+
+/// `SO_LINGER`: `None` turns it off (close returns at once, the kernel sends
+/// what is left in the background); `Some(d)` makes close wait up to `d`,
+/// and `Some(ZERO)` makes it reset the connection.
+pub(crate) fn set_linger(
+    fd: BorrowedFd<'_>,
+    linger: Option<std::time::Duration>,
+) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: linger.is_some() as libc::c_int,
+        l_linger: linger.map_or(0, |d| {
+            d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
+    };
+    // SAFETY: passes a pointer to a live linger struct and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&value as *const libc::linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, "setsockopt(SO_LINGER)"))
+}
+
+/// Reads `SO_LINGER` back (see [`set_linger`]).
+pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<std::time::Duration>> {
+    // SAFETY: all-zero bytes are a valid linger struct.
+    let mut value: libc::linger = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes of the sizes given.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&mut value as *mut libc::linger).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, "getsockopt(SO_LINGER)"))?;
+    Ok((value.l_onoff != 0).then(|| std::time::Duration::from_secs(value.l_linger as u64)))
+}
+
+/// `bind` of an existing socket.
+pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
+    let (raw, len) = to_raw(addr);
+    // SAFETY: `raw` is a valid sockaddr of length `len`.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&raw as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, format_args!("bind {addr}")))
+}
+
+/// `listen` on a bound (or unbound: the kernel picks a port) socket.
+pub(crate) fn listen_on(fd: OwnedFd, backlog: u32) -> io::Result<TcpListener> {
+    let backlog = backlog.min(libc::c_int::MAX as u32) as libc::c_int;
+    // SAFETY: no pointers involved.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) }).map_err(|e| context(e, "listen"))?;
+    Ok(TcpListener::from(fd))
+}
+
+/// Starts a non-blocking connect of an existing socket; as [`connect`].
+pub(crate) fn connect_with(fd: OwnedFd, addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
+    let (raw, len) = to_raw(addr);
+    // SAFETY: `raw` is a valid sockaddr of length `len`.
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&raw as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    };
+    let stream = TcpStream::from(fd);
+    match cvt(r) {
+        Ok(_) => Ok((stream, false)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {
+            Ok((stream, true))
+        }
+        Err(e) => Err(context(e, format_args!("connect to {addr}"))),
+    }
+}
+
+/// `getsockname`.
+pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
+    let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: storage and len are valid for writes of the sizes given.
+    cvt(unsafe { libc::getsockname(fd.as_raw_fd(), storage.as_mut_ptr().cast(), &mut len) })
+        .map_err(|e| context(e, "getsockname"))?;
+    // SAFETY: zero-initialised, then filled by the kernel.
+    from_raw(unsafe { storage.assume_init_ref() })
+}
+
+/// `recv` with `MSG_PEEK`: the data stays queued. Retries `EINTR`.
+pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) };
         match cvt_size(n) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => return r,

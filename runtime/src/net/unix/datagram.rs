@@ -1,0 +1,322 @@
+//! `UnixDatagram`.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use crate::io::{AsyncFd, Interest, Ready};
+use crate::reactor::Direction;
+
+/// A Unix-domain datagram socket. Every method takes `&self`; the async ones
+/// wait in the waiter list, so several tasks may share one socket.
+///
+/// ```
+/// use runtime::net::UnixDatagram;
+///
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let (a, b) = UnixDatagram::pair()?;
+///     a.send(b"one").await?;
+///     a.send(b"two").await?;
+///     let mut buf = [0; 8];
+///     assert_eq!(b.recv(&mut buf).await?, 3); // boundaries are kept
+///     assert_eq!(&buf[..3], b"one");
+///     Ok::<(), std::io::Error>(())
+/// }).unwrap();
+/// ```
+pub struct UnixDatagram {
+    io: AsyncFd<std::os::unix::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Creates the socket file at `path` and binds to it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-bind-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let s = runtime::net::UnixDatagram::bind(&path).unwrap();
+    /// assert_eq!(s.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixDatagram> {
+        let path = path.as_ref();
+        let s = std::os::unix::net::UnixDatagram::bind(path)
+            .map_err(|e| crate::sys::context(e, format_args!("bind {path:?}")))?;
+        UnixDatagram::from_std(s)
+    }
+
+    /// A socket bound to no address (it can still send, and `connect`).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let s = runtime::net::UnixDatagram::unbound().unwrap();
+    /// assert!(s.local_addr().unwrap().is_unnamed());
+    /// ```
+    #[track_caller]
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair (`socketpair`).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// # drop((a, b));
+    /// ```
+    #[track_caller]
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()
+            .map_err(|e| crate::sys::context(e, "socketpair"))?;
+        Ok((UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?))
+    }
+
+    /// Wraps a socket made elsewhere (switched to non-blocking mode).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let s = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    /// let s = runtime::net::UnixDatagram::from_std(s).unwrap();
+    /// # drop(s);
+    /// ```
+    #[track_caller]
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        socket.set_nonblocking(true)?;
+        Ok(UnixDatagram {
+            io: AsyncFd::with_readiness(socket, true)?,
+        })
+    }
+
+    /// Deregisters the socket and hands it back (still non-blocking).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let s = runtime::net::UnixDatagram::unbound().unwrap();
+    /// let s: std::os::unix::net::UnixDatagram = s.into_std().unwrap();
+    /// # drop(s);
+    /// ```
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
+        Ok(self.io.into_inner())
+    }
+
+    /// Sets the default destination of [`send`](Self::send) and the only
+    /// source [`recv`](Self::recv) accepts.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-conn-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let server = runtime::net::UnixDatagram::bind(&path).unwrap();
+    /// let client = runtime::net::UnixDatagram::unbound().unwrap();
+    /// client.connect(&path).unwrap();
+    /// # drop(server);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
+        let path = path.as_ref();
+        self.io
+            .get_ref()
+            .connect(path)
+            .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// assert_eq!(a.send(b"hi").await.unwrap(), 2);
+    /// # });
+    /// ```
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io
+            .io_listed(Direction::Write.mask(), |s| s.send(buf))
+            .await
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// a.send(b"hi").await.unwrap();
+    /// assert_eq!(b.recv(&mut [0; 8]).await.unwrap(), 2);
+    /// # });
+    /// ```
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .io_listed(Direction::Read.mask(), |s| s.recv(buf))
+            .await
+    }
+
+    /// Sends one datagram to the socket at `path`.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-sendto-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let server = runtime::net::UnixDatagram::bind(&path).unwrap();
+    /// let client = runtime::net::UnixDatagram::unbound().unwrap();
+    /// client.send_to(b"hi", &path).await.unwrap();
+    /// let (n, _from) = server.recv_from(&mut [0; 8]).await.unwrap();
+    /// assert_eq!(n, 2);
+    /// # });
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io
+            .io_listed(Direction::Write.mask(), |s| s.send_to(buf, path))
+            .await
+    }
+
+    /// Receives one datagram and the sender's address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// a.send(b"hi").await.unwrap();
+    /// let (n, from) = b.recv_from(&mut [0; 8]).await.unwrap();
+    /// assert_eq!(n, 2);
+    /// assert!(from.is_unnamed());
+    /// # });
+    /// ```
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .io_listed(Direction::Read.mask(), |s| s.recv_from(buf))
+            .await
+    }
+
+    /// Sends without waiting (`WouldBlock` if not known to be writable).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// assert_eq!(a.try_send(b"x").unwrap(), 1);
+    /// # });
+    /// ```
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io
+            .try_transfer(Direction::Write, None, |s| s.send(buf), |n| *n)
+    }
+
+    /// Receives without waiting (`WouldBlock` if nothing is known queued).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (_a, b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// let err = b.try_recv(&mut [0; 8]).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    /// # });
+    /// ```
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .try_transfer(Direction::Read, None, |s| s.recv(buf), |n| *n)
+    }
+
+    /// Waits until a datagram is queued. Any number of tasks may wait.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// a.send(b"x").await.unwrap();
+    /// b.readable().await.unwrap();
+    /// # });
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
+    }
+
+    /// Waits until a datagram can be sent. Any number of tasks may wait.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// a.writable().await.unwrap();
+    /// # });
+    /// ```
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
+    }
+
+    /// Waits until the socket is ready for any of `interest`, and says which.
+    ///
+    /// ```
+    /// use runtime::io::Interest;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// assert!(a.ready(Interest::WRITABLE).await.unwrap().is_writable());
+    /// # });
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let ev = self.io.wait_listed(interest.mask()).await?;
+        Ok(Ready::from_bits(ev.ready))
+    }
+
+    /// Our address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// assert!(a.local_addr().unwrap().is_unnamed());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
+    /// assert!(a.peer_addr().unwrap().is_unnamed());
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixDatagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl std::fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixDatagram")
+            .field("fd", &self.as_raw_fd())
+            .field("local", &self.local_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,177 @@
+//! `UnixListener`.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{ready, Context, Poll};
+
+use super::UnixStream;
+use crate::io::AsyncFd;
+use crate::reactor::Direction;
+
+/// A Unix-domain stream socket server.
+///
+/// ```
+/// use runtime::net::{UnixListener, UnixStream};
+///
+/// let dir = std::env::temp_dir().join(format!("rt-unix-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("listener.sock");
+/// let _ = std::fs::remove_file(&path);
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let listener = UnixListener::bind(&path)?;
+///     let client = runtime::spawn(UnixStream::connect(path.clone()));
+///     let (mut server_side, _addr) = listener.accept().await?;
+///     let mut client = client.await.unwrap()?;
+///     client.write_all(b"hi").await?;
+///     let mut buf = [0; 2];
+///     server_side.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     Ok::<(), std::io::Error>(())
+/// }).unwrap();
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct UnixListener {
+    io: AsyncFd<std::os::unix::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Creates the socket file at `path` and listens on it. The file must not
+    /// exist yet (remove a stale one first); it is not removed on drop.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unix-bind-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let l = runtime::net::UnixListener::bind(&path).unwrap();
+    /// assert_eq!(l.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let listener = std::os::unix::net::UnixListener::bind(path)
+            .map_err(|e| crate::sys::context(e, format_args!("bind {path:?}")))?;
+        UnixListener::from_std(listener)
+    }
+
+    /// Wraps a listener made elsewhere (switched to non-blocking mode).
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unix-fromstd-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let l = runtime::net::UnixListener::from_std(std_listener).unwrap();
+    /// # drop(l);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        Ok(UnixListener {
+            io: AsyncFd::with_readiness(listener, true)?,
+        })
+    }
+
+    /// Deregisters the listener and hands it back (still non-blocking).
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unix-intostd-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _guard = rt.handle().enter();
+    /// let l = runtime::net::UnixListener::bind(&path).unwrap();
+    /// let std_listener = l.into_std().unwrap();
+    /// # drop(std_listener);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        Ok(self.io.into_inner())
+    }
+
+    /// Waits for a connection. Any number of tasks may accept at once; each
+    /// connection wakes them all and one gets it.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unix-accept-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let l = runtime::net::UnixListener::bind(&path).unwrap();
+    /// let _c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    /// let (_stream, _addr) = l.accept().await.unwrap();
+    /// # });
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, addr) = self
+            .io
+            .io_listed(Direction::Read.mask(), |l| l.accept())
+            .await?;
+        Ok((UnixStream::from_accepted(stream)?, addr))
+    }
+
+    /// Poll-based [`accept`](Self::accept). Only the task that polled last is
+    /// woken; tasks sharing the listener should use `accept`.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unix-pollaccept-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let l = runtime::net::UnixListener::bind(&path).unwrap();
+    /// let _c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    /// let (_s, _a) = std::future::poll_fn(|cx| l.poll_accept(cx)).await.unwrap();
+    /// # });
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let (stream, addr) = ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
+        Poll::Ready(UnixStream::from_accepted(stream).map(|s| (s, addr)))
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// ```
+    /// # let path = std::env::temp_dir().join(format!("rt-unix-local-{}.sock", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _guard = rt.handle().enter();
+    /// let l = runtime::net::UnixListener::bind(&path).unwrap();
+    /// assert!(l.local_addr().unwrap().as_pathname().is_some());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl std::fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("fd", &self.as_raw_fd())
+            .field("addr", &self.local_addr().ok())
+            .finish()
+    }
+}
