@@ -316,3 +316,44 @@ fn sleep_reset_moves_the_deadline() {
         }));
     }
 }
+
+/// Issue 10 item 9: `Sleep::reset` on a `Sleep` that a task already waits on
+/// (shared between tasks here) takes effect at once: the waiting task is
+/// woken at the new, earlier deadline, without being polled in between.
+#[test]
+fn sleep_reset_wakes_a_task_already_waiting() {
+    let _serial = serial();
+    for (name, rt) in flavours() {
+        rt.block_on(bounded(name, async {
+            let shared = Arc::new(Mutex::new(sleep(Duration::from_secs(3600))));
+            let (registered_tx, registered_rx) = runtime_support::oneshot();
+            let waiter = {
+                let shared = shared.clone();
+                let mut registered_tx = Some(registered_tx);
+                runtime::spawn(async move {
+                    std::future::poll_fn(|cx| {
+                        let ready = std::pin::Pin::new(&mut *shared.lock().unwrap()).poll(cx);
+                        if let Some(tx) = registered_tx.take() {
+                            tx.send(());
+                        }
+                        ready
+                    })
+                    .await;
+                })
+            };
+            registered_rx.await.expect("waiter polled its sleep");
+            let t = Instant::now();
+            shared
+                .lock()
+                .unwrap()
+                .reset(Instant::now() + Duration::from_millis(10));
+            // Only the timer can wake the waiter now: nothing polls it.
+            let woke = timeout(Duration::from_secs(5), waiter).await;
+            assert!(
+                woke.is_ok(),
+                "{name}: the waiter slept through the earlier deadline"
+            );
+            assert!(t.elapsed() >= Duration::from_millis(10), "{name}: early");
+        }));
+    }
+}

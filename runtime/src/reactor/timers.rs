@@ -44,7 +44,10 @@ impl Timers {
     /// Adds a timer. Returns its key, and whether the reactor must be woken to
     /// notice the new, earlier deadline.
     pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
-        let mut q = lock(&self.queue);
+        Self::insert_locked(&mut lock(&self.queue), deadline, waker)
+    }
+
+    fn insert_locked(q: &mut Queue, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
         let key = TimerKey {
             deadline,
             id: q.next_id,
@@ -68,13 +71,30 @@ impl Timers {
     /// already fired (and so was removed).
     pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
         let mut q = lock(&self.queue);
-        match q.entries.get_mut(&key) {
-            Some(w) => {
-                w.clone_from(waker);
-                true
-            }
-            None => false,
-        }
+        let old = match q.entries.get_mut(&key) {
+            Some(w) => std::mem::replace(w, waker.clone()),
+            None => return false,
+        };
+        drop(q);
+        // The old waker is dropped outside the lock: it may be a task's last
+        // reference, whose destructors may drop other timers.
+        drop(old);
+        true
+    }
+
+    /// Moves a timer to a new deadline: one lock for the removal and the
+    /// insertion. The timer keeps `waker` (the one it was registered with,
+    /// or a newer one), so a task that already waits on it is woken at the
+    /// new deadline without being polled first. If the timer already fired,
+    /// it is registered again (its task was woken and will poll anyway).
+    /// Returns the new key, and whether the reactor must be woken.
+    pub(crate) fn reset(&self, key: TimerKey, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+        let mut q = lock(&self.queue);
+        let removed = q.entries.remove(&key);
+        let result = Self::insert_locked(&mut q, deadline, waker);
+        drop(q);
+        drop(removed);
+        result
     }
 
     /// Removes a timer (a dropped or reset `Sleep`). No-op if it already fired.
@@ -223,5 +243,77 @@ mod tests {
         t.take_expired(now + Duration::from_secs(1), &mut out);
         assert_eq!(out.len(), 50_000);
         assert_eq!(t.len(), 0);
+    }
+}
+
+/// Wakers are user code: dropping one may run any destructor, including one
+/// that drops another timer of the same queue. These tests fail (deadlock or
+/// "lock poisoned/re-entered" panic) if a waker is dropped under the lock.
+#[cfg(all(test, not(loom)))]
+mod reentrancy_tests {
+    use super::*;
+    use std::sync::{mpsc, Arc, Mutex};
+    use std::task::Wake;
+    use std::time::Duration;
+
+    /// A waker whose destructor removes another timer from the same queue.
+    struct RemovesOnDrop {
+        timers: Arc<Timers>,
+        key: Mutex<Option<TimerKey>>,
+    }
+
+    impl Wake for RemovesOnDrop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    impl Drop for RemovesOnDrop {
+        fn drop(&mut self) {
+            let key = self.key.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(key) = key {
+                self.timers.remove(key);
+            }
+        }
+    }
+
+    /// Runs `f` on a thread; fails the test if it panics or does not finish.
+    fn finishes(f: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("re-entered the timer lock from a waker's destructor");
+    }
+
+    fn reentrant_waker(timers: &Arc<Timers>, other: TimerKey) -> Waker {
+        Waker::from(Arc::new(RemovesOnDrop {
+            timers: timers.clone(),
+            key: Mutex::new(Some(other)),
+        }))
+    }
+
+    #[test]
+    fn waker_replaced_by_update_waker_is_dropped_outside_the_lock() {
+        finishes(|| {
+            let t = Arc::new(Timers::default());
+            let far = Instant::now() + Duration::from_secs(3600);
+            let (other, _) = t.insert(far, Waker::noop().clone());
+            let (key, _) = t.insert(far, reentrant_waker(&t, other));
+            assert!(t.update_waker(key, Waker::noop()));
+            assert_eq!(t.len(), 1, "the destructor removed the other timer");
+        });
+    }
+
+    #[test]
+    fn waker_of_a_reset_timer_is_dropped_outside_the_lock() {
+        finishes(|| {
+            let t = Arc::new(Timers::default());
+            let far = Instant::now() + Duration::from_secs(3600);
+            let (other, _) = t.insert(far, Waker::noop().clone());
+            let (key, _) = t.insert(far, reentrant_waker(&t, other));
+            t.reset(key, far + Duration::from_secs(1), Waker::noop().clone());
+            assert_eq!(t.len(), 1, "the destructor removed the other timer");
+        });
     }
 }

@@ -108,8 +108,11 @@ impl Sleep {
         Instant::now() >= self.deadline
     }
 
-    /// Moves the deadline (earlier or later). The change takes effect at the
-    /// next poll; a completed `Sleep` can be reset and awaited again.
+    /// Moves the deadline (earlier or later), with immediate effect: if a task
+    /// already waits on this `Sleep` (it polled it, and is now woken by
+    /// something else, or shares the `Sleep`), that task is woken at the new
+    /// deadline, not at the old one. A completed `Sleep` can be reset and
+    /// awaited again.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -122,6 +125,24 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        let Some((key, waker)) = self.entry.take() else {
+            // Not registered: the next poll registers the new deadline.
+            return;
+        };
+        let Some(reactor) = self.reactor.as_deref() else {
+            unreachable!("a registered Sleep knows its reactor")
+        };
+        if key.deadline == deadline || reactor.is_shut_down() {
+            self.entry = Some((key, waker));
+            return;
+        }
+        // Re-register now, with the waker of the last poll: waiting for the
+        // next poll would let the waiter sleep until the old deadline.
+        let (key, wake_reactor) = reactor.timers.reset(key, deadline, waker.clone());
+        self.entry = Some((key, waker));
+        if wake_reactor {
+            reactor.unpark();
+        }
     }
 
     fn reactor(&mut self) -> &Arc<crate::reactor::Reactor> {
