@@ -191,3 +191,48 @@ pub async fn terminate() -> io::Result<()> {
     signal(SignalKind::Terminate)?.recv().await;
     Ok(())
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::{mpsc, Arc, Mutex};
+    use std::task::{Wake, Waker};
+    use std::time::Duration;
+
+    /// A waker that owns a `Signal`: dropping the waker drops the `Signal`,
+    /// which leaves the reactor's signal waiter list (takes its lock).
+    struct OwnsSignal(Mutex<Option<Signal>>);
+
+    impl Wake for OwnsSignal {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Issue 10 item 12: a user waker replaced in the signal waiter list is
+    /// dropped outside the list's lock, so its destructor may use signals.
+    /// Before the fix this deadlocked (or panicked) inside the reactor.
+    #[test]
+    fn waker_replaced_under_the_signals_lock_may_drop_a_signal() {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = crate::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                // Never raised: these listeners only exercise the waiter list.
+                let mut inner = signal(SignalKind::Hangup).unwrap();
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(inner.poll_recv(&mut cx).is_pending());
+                let mut outer = signal(SignalKind::Hangup).unwrap();
+                let owner = Waker::from(Arc::new(OwnsSignal(Mutex::new(Some(inner)))));
+                assert!(outer
+                    .poll_recv(&mut Context::from_waker(&owner))
+                    .is_pending());
+                // The waiter list now holds the only reference to `owner`.
+                drop(owner);
+                // A different waker replaces it: `owner` and `inner` drop.
+                assert!(outer.poll_recv(&mut cx).is_pending());
+            });
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("a waker's destructor re-entered the signals lock");
+    }
+}

@@ -284,10 +284,16 @@ impl Reactor {
     /// Adds (or refreshes, if `key` is set) a waiter for the next signal.
     pub(crate) fn add_signal_waiter(&self, key: &mut Option<usize>, waker: &Waker) {
         let mut s = lock(&self.signals);
-        match key.and_then(|k| s.waiters.get_mut(k)) {
-            Some(w) => w.clone_from(waker),
-            None => *key = Some(s.waiters.insert(waker.clone())),
-        }
+        let old = match key.and_then(|k| s.waiters.get_mut(k)) {
+            Some(w) => Some(std::mem::replace(w, waker.clone())),
+            None => {
+                *key = Some(s.waiters.insert(waker.clone()));
+                None
+            }
+        };
+        drop(s);
+        // Dropped outside the lock: a user waker's destructor may use signals.
+        drop(old);
     }
 
     /// Drops a signal waiter (its future was dropped).
