@@ -89,7 +89,7 @@
 //! | `JoinHandle`, `JoinError` | [`JoinHandle`], [`JoinError`] (same methods) |
 //! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
 //! | `tokio::time::{sleep, sleep_until, timeout, interval}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::interval`] |
-//! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::Terminate)` |
+//! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::terminate())` |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
 //! | `runtime.metrics()` (unstable there) | [`Runtime::metrics()`] (stable, no cfg flag) |
