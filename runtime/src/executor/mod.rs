@@ -184,6 +184,8 @@ pub struct Builder {
     keep_alive: Duration,
     thread_name: String,
     stack_size: Option<usize>,
+    #[cfg(feature = "test-util")]
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -207,7 +209,26 @@ impl Builder {
             keep_alive: Duration::from_secs(10),
             thread_name: "runtime-worker".into(),
             stack_size: None,
+            #[cfg(feature = "test-util")]
+            start_paused: false,
         }
+    }
+
+    /// Starts the runtime with its clock paused (`test-util` feature): see
+    /// [`time::pause`](crate::time::pause).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let t = runtime::time::now();
+    ///     runtime::time::sleep(std::time::Duration::from_secs(600)).await;
+    ///     assert_eq!(runtime::time::now() - t, std::time::Duration::from_secs(600));
+    /// });
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
     }
 
     /// A single-threaded runtime: tasks run on the thread that calls
@@ -339,6 +360,8 @@ impl Builder {
             shutdown: AtomicBool::new(false),
             flavor: self.flavor,
         });
+        #[cfg(feature = "test-util")]
+        crate::time::attach_clock(&shared, self.start_paused);
         let handle = Handle { shared };
         let mut runtime = Runtime {
             handle: handle.clone(),

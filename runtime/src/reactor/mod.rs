@@ -35,7 +35,7 @@ pub(crate) mod timers;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use slab::Slab;
 
@@ -192,7 +192,7 @@ impl Reactor {
     /// deliver readiness, fire timers that came due meanwhile.
     /// Returns how many tasks were woken.
     pub(crate) fn turn(&self, driver: &mut Driver, timeout: Option<Duration>) -> usize {
-        let now = Instant::now();
+        let now = self.timers.now();
         let limit = timeout.map(|t| now + t);
         let blocking = timeout != Some(Duration::ZERO);
         let mut wakers = std::mem::take(&mut driver.wakers);
@@ -200,7 +200,8 @@ impl Reactor {
         let wait_for = if !wakers.is_empty() {
             Some(Duration::ZERO)
         } else {
-            until.map(|u| u.saturating_duration_since(now))
+            let wait_for = until.map(|u| u.saturating_duration_since(now));
+            self.timers.real_wait(wait_for, timeout.is_none())
         };
         let result = self.epoll.wait(&mut driver.events, wait_for);
         if blocking {
@@ -219,7 +220,10 @@ impl Reactor {
         }
         self.dispatch(&driver.events, &mut wakers);
         if blocking && wait_for != Some(Duration::ZERO) {
-            self.timers.take_expired(Instant::now(), &mut wakers);
+            self.timers.take_expired(self.timers.now(), &mut wakers);
+        }
+        if timeout.is_none() && wakers.is_empty() && driver.events.is_empty() {
+            self.timers.auto_advance(&mut wakers);
         }
         let woken = wakers.len();
         for w in wakers.drain(..) {

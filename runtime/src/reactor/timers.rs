@@ -12,11 +12,14 @@
 //! reports that the reactor must be woken (through its eventfd) to recompute its
 //! timeout.
 
+mod clock;
+
 use std::collections::BTreeMap;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::sync::{lock, Mutex};
+pub(crate) use clock::Clock;
 
 /// Identifies one pending timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,9 +40,99 @@ struct Queue {
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     queue: Mutex<Queue>,
+    clock: Clock,
+    #[cfg(feature = "test-util")]
+    idle_probe: IdleProbe,
+}
+
+/// How long the reactor blocks at most while the clock is paused and it
+/// cannot advance it (some worker is busy): it must look again once they are
+/// all idle, and nobody rings it when a worker goes to sleep.
+const PAUSED_RECHECK: Duration = Duration::from_millis(10);
+
+/// Tells the reactor whether every worker is idle (set by the executor; see
+/// [`Timers::set_idle_probe`]). Without one, the thread that parks in the
+/// reactor is taken to be the only worker (true of the current-thread flavour).
+#[cfg(feature = "test-util")]
+#[derive(Default)]
+struct IdleProbe(std::sync::OnceLock<Box<dyn Fn() -> bool + Send + Sync>>);
+
+#[cfg(feature = "test-util")]
+impl std::fmt::Debug for IdleProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdleProbe")
+    }
 }
 
 impl Timers {
+    /// The runtime's clock: what "now" means for its timers.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The current time on the runtime's clock.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Installs the executor's "is every worker idle?" check, consulted
+    /// before the paused clock auto-advances. (The executor calls it once,
+    /// when it builds the runtime; later calls are ignored.)
+    #[cfg(feature = "test-util")]
+    pub(crate) fn set_idle_probe(&self, probe: Box<dyn Fn() -> bool + Send + Sync>) {
+        let _ = self.idle_probe.0.set(probe);
+    }
+
+    #[cfg(feature = "test-util")]
+    fn workers_idle(&self) -> bool {
+        self.idle_probe.0.get().is_none_or(|probe| probe())
+    }
+
+    #[cfg(not(feature = "test-util"))]
+    fn workers_idle(&self) -> bool {
+        true
+    }
+
+    // ANCHOR: paused_clock
+    /// How long `epoll_wait` may really block, given the `wait_for` computed
+    /// from the clock (`idle_park`: the caller parks a worker that has
+    /// nothing to do). A paused clock never sleeps towards a virtual
+    /// deadline: when every worker is idle it only polls for I/O, and then
+    /// [`auto_advance`](Self::auto_advance) jumps to the next deadline; when
+    /// some worker is busy it checks again a little later.
+    pub(crate) fn real_wait(
+        &self,
+        wait_for: Option<Duration>,
+        idle_park: bool,
+    ) -> Option<Duration> {
+        if wait_for == Some(Duration::ZERO) || !self.clock.is_paused() || self.len() == 0 {
+            return wait_for;
+        }
+        if idle_park && self.workers_idle() {
+            return Some(Duration::ZERO);
+        }
+        Some(wait_for.map_or(PAUSED_RECHECK, |d| d.min(PAUSED_RECHECK)))
+    }
+
+    /// Called by an idle worker's reactor turn that found nothing to do: if
+    /// the clock is paused and every worker is idle, moves it to the earliest
+    /// deadline and takes the timers due then (tokio's auto-advance).
+    pub(crate) fn auto_advance(&self, out: &mut Vec<Waker>) {
+        if !self.clock.is_paused() || !self.workers_idle() {
+            return;
+        }
+        let mut q = lock(&self.queue);
+        let Some(next) = q.entries.first_key_value().map(|(k, _)| k.deadline) else {
+            return;
+        };
+        if self.clock.advance_to(next) {
+            Self::drain_expired(&mut q, self.clock.now(), out);
+        }
+    }
+    // ANCHOR_END: paused_clock
+
     // ANCHOR: timer_insert
     /// Adds a timer. Returns its key, and whether the reactor must be woken to
     /// notice the new, earlier deadline.

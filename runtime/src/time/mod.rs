@@ -18,6 +18,16 @@ use crate::executor::{coop, Handle};
 use crate::reactor::timers::TimerKey;
 use std::sync::Arc;
 
+mod clock;
+mod interval;
+
+#[cfg(feature = "test-util")]
+pub(crate) use clock::attach as attach_clock;
+pub use clock::now;
+#[cfg(feature = "test-util")]
+pub use clock::{advance, pause, resume};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+
 /// Waits until `duration` has elapsed.
 ///
 /// ```
@@ -30,7 +40,7 @@ use std::sync::Arc;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(far_future_or(Instant::now().checked_add(duration)))
+    sleep_until(far_future_or(now().checked_add(duration)))
 }
 
 /// Waits until `deadline`.
@@ -52,7 +62,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-fn far_future_or(t: Option<Instant>) -> Instant {
+pub(crate) fn far_future_or(t: Option<Instant>) -> Instant {
     // About 30 years: "never" for any practical purpose, without overflow.
     t.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365 * 30))
 }
@@ -105,7 +115,15 @@ impl Sleep {
     /// assert!(runtime::time::sleep(Duration::ZERO).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.now() >= self.deadline
+    }
+
+    /// The time on the clock of this `Sleep`'s runtime (see [`now`]).
+    fn now(&self) -> Instant {
+        match &self.reactor {
+            Some(reactor) => reactor.timers.now(),
+            None => now(),
+        }
     }
 
     /// Moves the deadline (earlier or later), with immediate effect: if a task
@@ -168,7 +186,7 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if Instant::now() >= this.deadline {
+        if this.now() >= this.deadline {
             this.deregister();
             return Poll::Ready(());
         }
@@ -253,7 +271,7 @@ impl From<Elapsed> for std::io::Error {
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    timeout_at(far_future_or(Instant::now().checked_add(duration)), future)
+    timeout_at(far_future_or(now().checked_add(duration)), future)
 }
 
 /// Runs `future`, giving up at `deadline`.
@@ -316,117 +334,5 @@ impl<F: Future> Future for Timeout<F> {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-/// A stream of evenly spaced instants: the first tick completes immediately,
-/// then one every `period`. If ticks are missed (the task was busy), the
-/// missed ones complete at once, one per `tick` call, to catch up.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let rt = runtime::Runtime::new().unwrap();
-/// rt.block_on(async {
-///     let start = Instant::now();
-///     let mut iv = runtime::time::interval(Duration::from_millis(10));
-///     for _ in 0..3 {
-///         iv.tick().await;
-///     }
-///     assert!(start.elapsed() >= Duration::from_millis(20));
-/// });
-/// ```
-///
-/// # Panics
-/// If `period` is zero.
-pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
-}
-
-/// Like [`interval`], with the first tick at `start`.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let iv = runtime::time::interval_at(Instant::now(), Duration::from_secs(1));
-/// assert_eq!(iv.period(), Duration::from_secs(1));
-/// ```
-pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(!period.is_zero(), "interval period must be non-zero");
-    Interval {
-        sleep: sleep_until(start),
-        period,
-    }
-}
-
-/// See [`interval`].
-///
-/// ```
-/// use std::time::Duration;
-/// let rt = runtime::Runtime::new().unwrap();
-/// rt.block_on(async {
-///     let mut ticks: runtime::time::Interval = runtime::time::interval(Duration::from_millis(1));
-///     ticks.tick().await;
-/// });
-/// ```
-#[derive(Debug)]
-pub struct Interval {
-    sleep: Sleep,
-    period: Duration,
-}
-
-impl Interval {
-    /// Waits for the next tick and returns its scheduled instant.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let rt = runtime::Runtime::new().unwrap();
-    /// rt.block_on(async {
-    ///     let mut iv = runtime::time::interval(Duration::from_millis(1));
-    ///     let a = iv.tick().await;
-    ///     let b = iv.tick().await;
-    ///     assert_eq!(b - a, Duration::from_millis(1));
-    /// });
-    /// ```
-    pub async fn tick(&mut self) -> Instant {
-        std::future::poll_fn(|cx| self.poll_tick(cx)).await
-    }
-
-    /// Poll-based [`tick`](Self::tick).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let rt = runtime::Runtime::new().unwrap();
-    /// rt.block_on(async {
-    ///     let mut iv = runtime::time::interval(Duration::from_millis(1));
-    ///     std::future::poll_fn(|cx| iv.poll_tick(cx)).await;
-    /// });
-    /// ```
-    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        ready!(Pin::new(&mut self.sleep).poll(cx));
-        let tick = self.sleep.deadline();
-        let next = far_future_or(tick.checked_add(self.period));
-        self.sleep.reset(next);
-        Poll::Ready(tick)
-    }
-
-    /// The period between ticks.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// assert_eq!(runtime::time::interval(Duration::from_millis(3)).period(), Duration::from_millis(3));
-    /// ```
-    pub fn period(&self) -> Duration {
-        self.period
-    }
-
-    /// Restarts the interval: the next tick is one period from now.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let mut iv = runtime::time::interval(Duration::from_secs(1));
-    /// iv.reset();
-    /// ```
-    pub fn reset(&mut self) {
-        self.sleep
-            .reset(far_future_or(Instant::now().checked_add(self.period)));
     }
 }
