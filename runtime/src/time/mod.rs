@@ -1,4 +1,7 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`] (with
+//! [`MissedTickBehavior`]), and the runtime's clock, [`now`]; with the
+//! `test-util` feature, a clock that tests can stop and move
+//! (`time::pause`, `time::advance`, `time::resume`, `Builder::start_paused`).
 //!
 //! A pending [`Sleep`] is an entry in its runtime's timer queue (a `BTreeMap`
 //! ordered by deadline, see `reactor/timers.rs`): O(log n) to add, O(log n) to
@@ -6,6 +9,31 @@
 //! reactor uses the earliest deadline as the timeout of `epoll_wait`, so timers
 //! cost no extra thread and no extra file descriptor. Resolution is one
 //! millisecond (deadlines are rounded up: a timer never fires early).
+//! [`Sleep::reset`] and the `Interval::reset*` family move a registered timer
+//! at once, so a task already waiting on it wakes at the new deadline.
+//!
+//! ## Testing timeouts without waiting (`test-util`)
+//!
+//! Each runtime has its own clock. Paused, it stands still: timers fire when
+//! `advance` moves it past them, or, when every worker is idle, the runtime
+//! jumps straight to the next deadline instead of sleeping (auto-advance, as
+//! in tokio). Deadlines are [`Instant`]s on that clock, so compute them from
+//! [`now`], not from `Instant::now()`, in code that may run paused.
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use runtime::time::{self, timeout};
+//!
+//! let rt = runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+//! rt.block_on(async {
+//!     let start = time::now();
+//!     let r = timeout(Duration::from_secs(30), std::future::pending::<()>()).await;
+//!     assert!(r.is_err());
+//!     assert_eq!(time::now() - start, Duration::from_secs(30)); // no real wait
+//! });
+//! # }
+//! ```
 
 use std::fmt;
 use std::future::Future;
