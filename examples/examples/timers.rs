@@ -246,7 +246,8 @@ async fn demo() {
         }
         let shown: Vec<String> = at.iter().map(|d| ms(*d)).collect();
         println!("   {behaviour:?}: scheduled at {}", shown.join(", "));
-        let on_schedule = |d: Duration| d.as_nanos() % period.as_nanos() == 0;
+        // A whole number of periods after the first tick.
+        let on_schedule = |d: Duration| period * (d.as_nanos() / period.as_nanos()) as u32 == d;
         match behaviour {
             MissedTickBehavior::Burst => check(
                 "burst replays the missed ticks",
