@@ -598,3 +598,28 @@ trait NowOrNeverReady: Future + Sized {
 }
 
 impl<F: Future> NowOrNeverReady for F {}
+
+/// Auto-advance waits for `spawn_blocking` work too (as tokio does): a
+/// blocking closure that takes real time does not let a paused timeout fire
+/// behind its back.
+#[test]
+fn paused_clock_does_not_advance_while_blocking_work_runs() {
+    for name in ["current-thread", "multi-thread"] {
+        let rt = paused(name);
+        rt.block_on(async {
+            let start = runtime::time::now();
+            let blocking = runtime::spawn_blocking(|| {
+                // Real work off the workers (not synchronisation).
+                std::thread::sleep(Duration::from_millis(100));
+                7
+            });
+            let r = timeout(Duration::from_secs(1), blocking).await;
+            assert_eq!(
+                r.map(|j| j.unwrap()),
+                Ok(7),
+                "{name}: the clock jumped past the timeout while blocking work ran"
+            );
+            assert!(runtime::time::now() - start < Duration::from_secs(1));
+        });
+    }
+}

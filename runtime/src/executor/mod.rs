@@ -101,6 +101,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Every worker parked and no blocking closure queued or running: the
+    /// paused clock may jump to the next timer (`time::clock::attach`).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.all_parked() && self.blocking.is_idle()
+    }
+
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
     }

@@ -10,11 +10,12 @@
 //! clock: compute them from [`now`] (not `Instant::now()`, which keeps
 //! reading the system clock) when time may be paused.
 //!
-//! Limits, written down: auto-advance looks at the runtime's workers only;
-//! a `spawn_blocking` closure or a thread outside the runtime that is about
-//! to wake a task does not hold it back, and on the multi-thread flavour a
-//! `block_on` caller still running its future does not either. As with
-//! tokio, paused-clock tests are best written on the current-thread flavour.
+//! Auto-advance waits until every worker is parked and no `spawn_blocking`
+//! closure is queued or running. Limits, written down: a thread outside the
+//! runtime that is about to wake a task (a peer socket, a channel) does not
+//! hold it back, and on the multi-thread flavour a `block_on` caller still
+//! running its future does not either. As with tokio, paused-clock tests are
+//! best written on the current-thread flavour.
 
 use std::time::Instant;
 
@@ -138,7 +139,7 @@ pub async fn advance(duration: Duration) {
 }
 
 /// Hooks a new runtime's clock up (`test-util` feature): tells its timers how
-/// to know that every worker is idle (for auto-advance), and pauses the clock
+/// to know that the runtime is idle (for auto-advance), and pauses the clock
 /// if the builder asked for it. Called once by `Builder::build`.
 #[cfg(feature = "test-util")]
 pub(crate) fn attach(shared: &std::sync::Arc<crate::executor::Shared>, start_paused: bool) {
@@ -146,7 +147,7 @@ pub(crate) fn attach(shared: &std::sync::Arc<crate::executor::Shared>, start_pau
     let timers = &shared.reactor.timers;
     timers.set_idle_probe(Box::new(move || {
         // The runtime is being dropped: nothing will run any more anyway.
-        weak.upgrade().is_none_or(|s| s.idle.all_parked())
+        weak.upgrade().is_none_or(|s| s.is_idle())
     }));
     if start_paused {
         timers.clock().pause();
