@@ -89,7 +89,10 @@
 //! | `JoinHandle`, `JoinError` | [`JoinHandle`], [`JoinError`] (same methods) |
 //! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
 //! | `tokio::time::{sleep, sleep_until, timeout, interval}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::interval`] |
+//! | `time::MissedTickBehavior`, `Interval::{reset, reset_immediately, reset_after, reset_at}` | [`time::MissedTickBehavior`], [`time::Interval`] (same methods) |
+//! | `time::{pause, resume, advance}`, `Builder::start_paused` (`test-util`) | same names, `test-util` feature; read the clock with [`time::now()`] (for `tokio::time::Instant::now()`) |
 //! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::terminate())` |
+//! | `unix::SignalKind::{from_raw, hangup, interrupt, user_defined1, ...}`, `Signal::recv() -> Option<()>` | [`signal::SignalKind`] (same constructors, plus `real_time(n)`), [`signal::Signal::recv`] |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
 //! | `runtime.metrics()` (unstable there) | [`Runtime::metrics()`] (stable, no cfg flag) |
