@@ -90,7 +90,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-pub(crate) fn far_future_or(t: Option<Instant>) -> Instant {
+fn far_future_or(t: Option<Instant>) -> Instant {
     // About 30 years: "never" for any practical purpose, without overflow.
     t.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365 * 30))
 }
