@@ -304,6 +304,12 @@ impl Signal {
         if self.take_delivery() {
             return Poll::Ready(Some(()));
         }
+        // A shutdown that raced with our registration: it sets the flag
+        // before it empties the waiter list, so if it missed our waker we see
+        // the flag now.
+        if self.reactor.is_shut_down() {
+            return Poll::Ready(None);
+        }
         Poll::Pending
     }
 

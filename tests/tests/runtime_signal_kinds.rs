@@ -118,3 +118,34 @@ fn recv_returns_none_after_shutdown() {
     assert_eq!(futures::executor::block_on(sig.recv()), Some(()));
     assert_eq!(futures::executor::block_on(sig.recv()), None);
 }
+
+/// A `recv` already waiting (here on another executor's thread) when the
+/// runtime shuts down is woken and ends with `None`, instead of hanging.
+#[test]
+fn waiting_recv_ends_with_none_when_the_runtime_shuts_down() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let rt = current();
+    let mut sig = rt.block_on(async { signal(SignalKind::real_time(7)).unwrap() });
+    let (polled_tx, polled_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut polled_tx = Some(polled_tx);
+        let r = futures::executor::block_on(std::future::poll_fn(|cx| {
+            let r = sig.poll_recv(cx);
+            if let Some(tx) = polled_tx.take() {
+                tx.send(()).unwrap();
+            }
+            r
+        }));
+        done_tx.send(r).unwrap();
+    });
+    polled_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the waiter never polled");
+    drop(rt);
+    let r = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("recv still waiting after its runtime shut down");
+    assert_eq!(r, None);
+}

@@ -313,7 +313,8 @@ impl Reactor {
     }
 
     /// Called when the runtime shuts down: every source reports an error to its
-    /// waiters from now on, and every pending timer and signal waiter is dropped.
+    /// waiters from now on, every pending timer is dropped, and signal
+    /// waiters are woken (their `recv` returns `None`).
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
         let mut wakers = Vec::new();
@@ -329,8 +330,11 @@ impl Reactor {
             w.wake();
         }
         self.timers.clear();
+        // Woken, not dropped: their `recv` returns `None` from now on.
         let waiters = std::mem::take(&mut lock(&self.signals).waiters);
-        drop(waiters);
+        for (_, waker) in waiters {
+            waker.wake();
+        }
     }
 
     /// Number of registered I/O sources.
