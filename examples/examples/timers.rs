@@ -258,11 +258,12 @@ async fn demo() {
                 at[0] == period
                     && at[1] > Duration::from_millis(70)
                     && at[1..].iter().all(|d| on_schedule(*d))
-                    && at[2] - at[1] == period,
+                    && at[2] > at[1],
             ),
             MissedTickBehavior::Delay => check(
                 "delay restarts the rhythm from the late tick",
-                at[0] == period && at[1] >= Duration::from_millis(90) && at[2] - at[1] == period,
+                // (Exactly one period apart unless that tick, too, was late.)
+                at[0] == period && at[1] >= Duration::from_millis(90) && at[2] - at[1] >= period,
             ),
         }
     }
