@@ -11,6 +11,11 @@
 //! currently sleeping towards, the reactor would oversleep; `insert` therefore
 //! reports that the reactor must be woken (through its eventfd) to recompute its
 //! timeout.
+//!
+//! "Now" is the runtime's [`Clock`] (`timers/clock.rs`): the system clock, or,
+//! with the `test-util` feature, one that tests pause. A paused clock changes
+//! only how long the reactor really blocks (`real_wait`) and lets an idle
+//! runtime jump to its next deadline (`auto_advance`); the queue is the same.
 
 mod clock;
 
