@@ -1,10 +1,10 @@
 //! The runtime's clock as users see it: [`now`], and, with the `test-util`
-//! feature, [`pause`], [`resume`] and [`advance`] so that tests of timeouts
+//! feature, `pause`, `resume` and `advance` so that tests of timeouts
 //! and retries run without waiting.
 //!
 //! Each runtime has its own clock (in its timer queue, `reactor/timers/clock.rs`);
 //! these functions act on the current runtime's. A paused clock stands still
-//! until [`advance`] moves it, or until every worker is idle: then, instead of
+//! until `advance` moves it, or until every worker is idle: then, instead of
 //! sleeping towards the next timer, the runtime jumps straight to its deadline
 //! (*auto-advance*, as tokio does). Deadlines are plain [`Instant`]s on that
 //! clock: compute them from [`now`] (not `Instant::now()`, which keeps

@@ -1,4 +1,4 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`] (with
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`](fn@interval) (with
 //! [`MissedTickBehavior`]), and the runtime's clock, [`now`]; with the
 //! `test-util` feature, a clock that tests can stop and move
 //! (`time::pause`, `time::advance`, `time::resume`, `Builder::start_paused`).
