@@ -634,3 +634,49 @@ fn paused_clock_does_not_advance_while_blocking_work_runs() {
         });
     }
 }
+
+/// Misuse of the paused clock panics with a message that says what to do.
+#[test]
+#[should_panic(expected = "time is not paused: call `time::pause()` first")]
+fn advance_on_a_running_clock_panics() {
+    current().block_on(runtime::time::advance(Duration::from_secs(1)));
+}
+
+#[test]
+#[should_panic(expected = "time is already paused")]
+fn pausing_a_paused_clock_panics() {
+    paused("current-thread").block_on(async { runtime::time::pause() });
+}
+
+#[test]
+#[should_panic(expected = "must be called from the context of a runtime")]
+fn pause_outside_a_runtime_panics() {
+    runtime::time::pause();
+}
+
+/// Each runtime has its own clock: pausing one leaves another running, and
+/// `now()` outside any runtime is the system clock.
+#[test]
+fn clocks_are_per_runtime() {
+    let a = paused("current-thread");
+    let b = current();
+    let frozen = a.block_on(async {
+        runtime::time::advance(Duration::from_secs(3600)).await;
+        runtime::time::now()
+    });
+    let outside = runtime::time::now();
+    assert!(
+        frozen > outside + Duration::from_secs(3000),
+        "advance moved only a's clock"
+    );
+    let in_b = b.block_on(async { runtime::time::now() });
+    assert!(
+        in_b >= outside && in_b < frozen,
+        "b's clock is the system clock"
+    );
+    assert_eq!(
+        a.block_on(async { runtime::time::now() }),
+        frozen,
+        "a stays paused"
+    );
+}
