@@ -373,9 +373,9 @@ fn paused(flavour: &str) -> runtime::Runtime {
         .expect("build a paused runtime")
 }
 
-/// Runs `fut` as a task of `rt`. On the multi-thread flavour the `block_on`
-/// caller is not a worker, so auto-advance does not wait for it (a documented
-/// limit); paused-clock tests run their bodies on a worker instead.
+/// Runs `fut` as a task of `rt`, so that the paused-clock tests exercise the
+/// workers' idle accounting (the `block_on` caller's is tested separately,
+/// by `paused_clock_waits_for_a_multi_thread_block_on_caller`).
 fn on_a_worker<F>(rt: &runtime::Runtime, fut: F) -> F::Output
 where
     F: Future + Send + 'static,
@@ -679,4 +679,38 @@ fn clocks_are_per_runtime() {
         frozen,
         "a stays paused"
     );
+}
+
+/// On the multi-thread flavour the `block_on` caller is not a worker, yet
+/// auto-advance waits for it too: between two sleeps of the main future the
+/// clock must not jump to another timer (here the outer timeout's). Repeated,
+/// because the race it guards against is a window of microseconds.
+#[test]
+fn paused_clock_waits_for_a_multi_thread_block_on_caller() {
+    let rt = paused("multi-thread");
+    rt.block_on(async {
+        let start = runtime::time::now();
+        let r = timeout(Duration::from_secs(1000), async {
+            for i in 1..=200u64 {
+                sleep(Duration::from_secs(1)).await;
+                // Work between the sleeps, during which a parked worker must
+                // not advance the clock.
+                let mut x = i;
+                for _ in 0..2_000 {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+                std::hint::black_box(x);
+                assert_eq!(
+                    runtime::time::now() - start,
+                    Duration::from_secs(i),
+                    "the clock moved while block_on's future ran"
+                );
+            }
+        })
+        .await;
+        assert!(
+            r.is_ok(),
+            "the outer timeout fired: the clock jumped past it"
+        );
+    });
 }

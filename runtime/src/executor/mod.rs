@@ -98,14 +98,34 @@ pub(crate) struct Shared {
     core_waiters: Mutex<Vec<Waker>>,
     shutdown: AtomicBool,
     flavor: Flavor,
+    /// `test-util`: multi-thread `block_on` callers running their future or
+    /// with a wake-up pending; the paused clock waits for them (`is_idle`).
+    #[cfg(feature = "test-util")]
+    block_on_busy: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Shared {
-    /// Every worker parked and no blocking closure queued or running: the
-    /// paused clock may jump to the next timer (`time::clock::attach`).
+    /// Every worker parked, no blocking closure queued or running, no
+    /// `block_on` caller running: the paused clock may jump to the next timer
+    /// (see `attach_clock`).
     #[cfg(feature = "test-util")]
     pub(crate) fn is_idle(&self) -> bool {
-        self.idle.all_parked() && self.blocking.is_idle()
+        self.idle.all_parked()
+            && self.blocking.is_idle()
+            && self.block_on_busy.load(Ordering::SeqCst) == 0
+    }
+
+    /// Hooks the new runtime's clock up (`test-util`): how its timers learn
+    /// that the runtime is idle (auto-advance), and `Builder::start_paused`.
+    #[cfg(feature = "test-util")]
+    fn attach_clock(self: &Arc<Self>, start_paused: bool) {
+        let weak = Arc::downgrade(self);
+        let timers = &self.reactor.timers;
+        // A runtime being dropped runs nothing any more: idle.
+        timers.set_idle_probe(Box::new(move || weak.upgrade().is_none_or(|s| s.is_idle())));
+        if start_paused {
+            timers.clock().pause();
+        }
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -366,9 +386,11 @@ impl Builder {
             core_waiters: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
             flavor: self.flavor,
+            #[cfg(feature = "test-util")]
+            block_on_busy: Arc::default(),
         });
         #[cfg(feature = "test-util")]
-        crate::time::attach_clock(&shared, self.start_paused);
+        shared.attach_clock(self.start_paused);
         let handle = Handle { shared };
         let mut runtime = Runtime {
             handle: handle.clone(),
@@ -457,7 +479,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _guard = context::enter_runtime(self.handle.clone());
         match self.handle.shared.flavor {
-            Flavor::MultiThread => block_on_parked(future),
+            Flavor::MultiThread => block_on_parked(&self.handle.shared, future),
             Flavor::CurrentThread => block_on_current_thread(&self.handle.shared, future),
         }
     }
@@ -559,6 +581,13 @@ impl Drop for Runtime {
 struct ThreadWaker {
     woken: std::sync::Mutex<bool>,
     condvar: std::sync::Condvar,
+    /// `test-util`: `Shared::block_on_busy`, which counts this caller while it
+    /// runs its future (+1 from `block_on_parked`, -1 in `wait`) or has a
+    /// wake-up pending (+1 when `woken` goes from false to true). Both change
+    /// under the `woken` lock, so a woken caller is counted before the waker
+    /// returns: a worker parking right after cannot auto-advance past it.
+    #[cfg(feature = "test-util")]
+    busy: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Wake for ThreadWaker {
@@ -567,14 +596,40 @@ impl Wake for ThreadWaker {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        *self.woken.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        let mut woken = self.woken.lock().unwrap_or_else(|p| p.into_inner());
+        #[cfg(feature = "test-util")]
+        if let (false, Some(busy)) = (*woken, &self.busy) {
+            busy.fetch_add(1, Ordering::SeqCst);
+        }
+        *woken = true;
+        drop(woken);
         self.condvar.notify_one();
     }
 }
 
 impl ThreadWaker {
+    fn new(
+        #[cfg(feature = "test-util")] busy: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    ) -> Self {
+        #[cfg(feature = "test-util")]
+        if let Some(busy) = &busy {
+            busy.fetch_add(1, Ordering::SeqCst); // running its future
+        }
+        ThreadWaker {
+            woken: std::sync::Mutex::new(false),
+            condvar: std::sync::Condvar::new(),
+            #[cfg(feature = "test-util")]
+            busy,
+        }
+    }
+
     fn wait(&self) {
         let mut woken = self.woken.lock().unwrap_or_else(|p| p.into_inner());
+        #[cfg(feature = "test-util")]
+        if let Some(busy) = &self.busy {
+            // No longer running; a wake-up's count (taken or to come) replaces it.
+            busy.fetch_sub(1, Ordering::SeqCst);
+        }
         while !*woken {
             woken = self.condvar.wait(woken).unwrap_or_else(|p| p.into_inner());
         }
@@ -583,12 +638,16 @@ impl ThreadWaker {
 }
 
 /// `block_on` for the multi-threaded flavour: poll, sleep until woken, repeat.
-fn block_on_parked<F: Future>(future: F) -> F::Output {
+fn block_on_parked<F: Future>(shared: &Shared, future: F) -> F::Output {
     coop::unconstrained();
-    let parker = std::sync::Arc::new(ThreadWaker {
-        woken: std::sync::Mutex::new(false),
-        condvar: std::sync::Condvar::new(),
-    });
+    let parker = std::sync::Arc::new(ThreadWaker::new(
+        #[cfg(feature = "test-util")]
+        Some(shared.block_on_busy.clone()),
+    ));
+    #[cfg(not(feature = "test-util"))]
+    let _ = shared;
+    #[cfg(feature = "test-util")]
+    let _done = BlockOnDone(&parker);
     let waker = Waker::from(parker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
@@ -597,6 +656,24 @@ fn block_on_parked<F: Future>(future: F) -> F::Output {
             return out;
         }
         parker.wait();
+    }
+}
+
+/// `test-util`: when `block_on` returns (or unwinds), uncounts the caller and
+/// any pending wake-up, and leaves `woken` set so that later wake-ups of a
+/// stored clone of the waker count nothing.
+#[cfg(feature = "test-util")]
+struct BlockOnDone<'a>(&'a ThreadWaker);
+
+#[cfg(feature = "test-util")]
+impl Drop for BlockOnDone<'_> {
+    fn drop(&mut self) {
+        let mut woken = self.0.woken.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(busy) = &self.0.busy {
+            let pending = usize::from(*woken);
+            busy.fetch_sub(1 + pending, Ordering::SeqCst);
+        }
+        *woken = true;
     }
 }
 
@@ -645,10 +722,10 @@ fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F) -> F::Out
             // Another thread is running this runtime's `block_on`: wait for our
             // future or for the core, whichever comes first.
             coop::unconstrained();
-            let parker = std::sync::Arc::new(ThreadWaker {
-                woken: std::sync::Mutex::new(false),
-                condvar: std::sync::Condvar::new(),
-            });
+            let parker = std::sync::Arc::new(ThreadWaker::new(
+                #[cfg(feature = "test-util")]
+                None,
+            ));
             let waker = Waker::from(parker.clone());
             lock(&shared.core_waiters).push(waker.clone());
             if lock(&shared.cores).is_empty() {

@@ -51,9 +51,11 @@ pub(crate) struct Timers {
 }
 
 /// How long the reactor blocks at most while the clock is paused and it
-/// cannot advance it (some worker is busy): it must look again once they are
-/// all idle, and nobody rings it when a worker goes to sleep.
-const PAUSED_RECHECK: Duration = Duration::from_millis(10);
+/// cannot advance it (a worker, a blocking closure or a `block_on` caller is
+/// busy): it must look again once they are all idle, and nobody rings it when
+/// one of them goes to sleep. Short, since a test waits that long per step;
+/// only a paused clock pays for the wake-ups.
+const PAUSED_RECHECK: Duration = Duration::from_millis(1);
 
 /// Tells the reactor whether every worker is idle (set by the executor; see
 /// [`Timers::set_idle_probe`]). Without one, the thread that parks in the

@@ -10,12 +10,13 @@
 //! clock: compute them from [`now`] (not `Instant::now()`, which keeps
 //! reading the system clock) when time may be paused.
 //!
-//! Auto-advance waits until every worker is parked and no `spawn_blocking`
-//! closure is queued or running. Limits, written down: a thread outside the
-//! runtime that is about to wake a task (a peer socket, a channel) does not
-//! hold it back, and on the multi-thread flavour a `block_on` caller still
-//! running its future does not either. As with tokio, paused-clock tests are
-//! best written on the current-thread flavour.
+//! Auto-advance waits until every worker is parked, no `spawn_blocking`
+//! closure is queued or running, and no `block_on` caller is running its
+//! future or about to (a woken one is counted before its waker returns), so
+//! both flavours can be paused. The limit, written down: a thread outside the
+//! runtime that is about to wake a task (a peer on a socket, a channel fed
+//! by a plain thread) does not hold it back; a paused test that waits for
+//! such a thread sees its timeouts fire at once, as with tokio.
 
 use std::time::Instant;
 
@@ -136,20 +137,4 @@ pub async fn advance(duration: Duration) {
     // Let the woken tasks (on this worker, they queue behind us) run before
     // the caller looks at their effects.
     crate::task::yield_now().await;
-}
-
-/// Hooks a new runtime's clock up (`test-util` feature): tells its timers how
-/// to know that the runtime is idle (for auto-advance), and pauses the clock
-/// if the builder asked for it. Called once by `Builder::build`.
-#[cfg(feature = "test-util")]
-pub(crate) fn attach(shared: &std::sync::Arc<crate::executor::Shared>, start_paused: bool) {
-    let weak = std::sync::Arc::downgrade(shared);
-    let timers = &shared.reactor.timers;
-    timers.set_idle_probe(Box::new(move || {
-        // The runtime is being dropped: nothing will run any more anyway.
-        weak.upgrade().is_none_or(|s| s.is_idle())
-    }));
-    if start_paused {
-        timers.clock().pause();
-    }
 }

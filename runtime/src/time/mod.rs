@@ -49,8 +49,6 @@ use std::sync::Arc;
 mod clock;
 mod interval;
 
-#[cfg(feature = "test-util")]
-pub(crate) use clock::attach as attach_clock;
 pub use clock::now;
 #[cfg(feature = "test-util")]
 pub use clock::{advance, pause, resume};
