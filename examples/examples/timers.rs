@@ -13,6 +13,9 @@
 //! 5. An idle deadline that moves: `Sleep::reset` pushes it back on every
 //!    bit of activity (how servers implement idle timeouts).
 //! 6. Ten thousand timers at once cost one heap entry each, no threads.
+//! 7. Missed ticks: after a stall longer than its period, an interval
+//!    catches up (`Burst`, the default), drops the missed ticks (`Skip`), or
+//!    starts its rhythm again from now (`Delay`) — `MissedTickBehavior`.
 //!
 //! Timers never fire early; they may fire a little late under load. Every
 //! section checks what it prints, so the program doubles as its own test.
@@ -29,7 +32,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use runtime::time::{interval, sleep, sleep_until, timeout};
+use runtime::time::{interval, sleep, sleep_until, timeout, MissedTickBehavior};
 
 /// Slack allowed for a timer firing late on a busy machine (CI).
 const LATE: Duration = Duration::from_millis(400);
@@ -224,6 +227,46 @@ async fn demo() {
     );
     check("all woke", done.load(Ordering::Relaxed) == 10_000);
     check("concurrently", took < Duration::from_millis(100) + LATE * 2);
+
+    // 7. missed ticks
+    println!("7. interval(20 ms), then a 70 ms stall: the next three ticks");
+    let period = Duration::from_millis(20);
+    for behaviour in [
+        MissedTickBehavior::Burst,
+        MissedTickBehavior::Skip,
+        MissedTickBehavior::Delay,
+    ] {
+        let mut ticker = interval(period);
+        ticker.set_missed_tick_behavior(behaviour);
+        let start = ticker.tick().await;
+        sleep(Duration::from_millis(70)).await; // busy elsewhere: ticks missed
+        let mut at = Vec::new();
+        for _ in 0..3 {
+            at.push(ticker.tick().await - start);
+        }
+        let shown: Vec<String> = at.iter().map(|d| ms(*d)).collect();
+        println!("   {behaviour:?}: scheduled at {}", shown.join(", "));
+        // A whole number of periods after the first tick.
+        let on_schedule = |d: Duration| period * (d.as_nanos() / period.as_nanos()) as u32 == d;
+        match behaviour {
+            MissedTickBehavior::Burst => check(
+                "burst replays the missed ticks",
+                at == [20, 40, 60].map(Duration::from_millis),
+            ),
+            MissedTickBehavior::Skip => check(
+                "skip drops them and keeps the schedule",
+                at[0] == period
+                    && at[1] > Duration::from_millis(70)
+                    && at[1..].iter().all(|d| on_schedule(*d))
+                    && at[2] > at[1],
+            ),
+            MissedTickBehavior::Delay => check(
+                "delay restarts the rhythm from the late tick",
+                // (Exactly one period apart unless that tick, too, was late.)
+                at[0] == period && at[1] >= Duration::from_millis(90) && at[2] - at[1] >= period,
+            ),
+        }
+    }
 }
 
 fn main() -> std::io::Result<()> {

@@ -91,7 +91,10 @@
 //! | `tokio::net::{UdpSocket, TcpSocket, UnixListener, UnixStream, UnixDatagram}` | [`net::UdpSocket`], [`net::TcpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
 //! | `tokio::time::{sleep, sleep_until, timeout, interval}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::interval`] |
-//! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::Terminate)` |
+//! | `time::MissedTickBehavior`, `Interval::{reset, reset_immediately, reset_after, reset_at}` | [`time::MissedTickBehavior`], [`time::Interval`] (same methods) |
+//! | `time::{pause, resume, advance}`, `Builder::start_paused` (`test-util`) | same names, `test-util` feature; read the clock with [`time::now()`] (for `tokio::time::Instant::now()`) |
+//! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::terminate())` |
+//! | `unix::SignalKind::{from_raw, hangup, interrupt, user_defined1, ...}`, `Signal::recv() -> Option<()>` | [`signal::SignalKind`] (same constructors, plus `real_time(n)`), [`signal::Signal::recv`] |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
 //! | `runtime.metrics()` (unstable there) | [`Runtime::metrics()`] (stable, no cfg flag) |

@@ -32,7 +32,7 @@ fn ctrl_c_resolves_on_sigint() {
                 fut.await.expect("ctrl_c failed");
             }
             // A ctrl_c future waiting in another task is woken through the reactor.
-            let mut sigint = runtime::signal::signal(runtime::signal::SignalKind::Interrupt)
+            let mut sigint = runtime::signal::signal(runtime::signal::SignalKind::interrupt())
                 .expect("listen for SIGINT");
             let (ready_tx, ready_rx) = runtime_support::oneshot::<()>();
             let waiter = runtime::spawn(async move {

@@ -1,4 +1,4 @@
-//! `signal::signal(SignalKind::Hangup)` resolved by raised SIGHUPs. Alone in
+//! `signal::signal(SignalKind::hangup())` resolved by raised SIGHUPs. Alone in
 //! its binary: the signal handler is process-wide.
 
 mod runtime_support;
@@ -20,7 +20,7 @@ fn raise(sig: libc::c_int) {
 fn hangup_signal_is_delivered() {
     for (name, rt) in [("multi-thread", multi(2)), ("current-thread", current())] {
         rt.block_on(bounded(name, async {
-            let mut hup = signal(SignalKind::Hangup).expect("listen for SIGHUP");
+            let mut hup = signal(SignalKind::hangup()).expect("listen for SIGHUP");
             // Raised before anyone waits: not lost.
             raise(libc::SIGHUP);
             hup.recv().await;
@@ -40,8 +40,8 @@ fn hangup_signal_is_delivered() {
             }
             waiter.await.unwrap();
             // Two independent listeners both see one delivery.
-            let mut a = signal(SignalKind::Hangup).unwrap();
-            let mut b = signal(SignalKind::Hangup).unwrap();
+            let mut a = signal(SignalKind::hangup()).unwrap();
+            let mut b = signal(SignalKind::hangup()).unwrap();
             raise(libc::SIGHUP);
             a.recv().await;
             b.recv().await;

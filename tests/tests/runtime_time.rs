@@ -316,3 +316,401 @@ fn sleep_reset_moves_the_deadline() {
         }));
     }
 }
+
+/// Issue 10 item 9: `Sleep::reset` on a `Sleep` that a task already waits on
+/// (shared between tasks here) takes effect at once: the waiting task is
+/// woken at the new, earlier deadline, without being polled in between.
+#[test]
+fn sleep_reset_wakes_a_task_already_waiting() {
+    let _serial = serial();
+    for (name, rt) in flavours() {
+        rt.block_on(bounded(name, async {
+            let shared = Arc::new(Mutex::new(sleep(Duration::from_secs(3600))));
+            let (registered_tx, registered_rx) = runtime_support::oneshot();
+            let waiter = {
+                let shared = shared.clone();
+                let mut registered_tx = Some(registered_tx);
+                runtime::spawn(async move {
+                    std::future::poll_fn(|cx| {
+                        let ready = std::pin::Pin::new(&mut *shared.lock().unwrap()).poll(cx);
+                        if let Some(tx) = registered_tx.take() {
+                            tx.send(());
+                        }
+                        ready
+                    })
+                    .await;
+                })
+            };
+            registered_rx.await.expect("waiter polled its sleep");
+            let t = Instant::now();
+            shared
+                .lock()
+                .unwrap()
+                .reset(Instant::now() + Duration::from_millis(10));
+            // Only the timer can wake the waiter now: nothing polls it.
+            let woke = timeout(Duration::from_secs(5), waiter).await;
+            assert!(
+                woke.is_ok(),
+                "{name}: the waiter slept through the earlier deadline"
+            );
+            assert!(t.elapsed() >= Duration::from_millis(10), "{name}: early");
+        }));
+    }
+}
+
+/// A runtime whose clock starts paused (`test-util`).
+fn paused(flavour: &str) -> runtime::Runtime {
+    let mut b = match flavour {
+        "current-thread" => runtime::Builder::new_current_thread(),
+        _ => {
+            let mut b = runtime::Builder::new();
+            b.worker_threads(2);
+            b
+        }
+    };
+    b.start_paused(true)
+        .build()
+        .expect("build a paused runtime")
+}
+
+/// Runs `fut` as a task of `rt`, so that the paused-clock tests exercise the
+/// workers' idle accounting (the `block_on` caller's is tested separately,
+/// by `paused_clock_waits_for_a_multi_thread_block_on_caller`).
+fn on_a_worker<F>(rt: &runtime::Runtime, fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    rt.block_on(async { runtime::spawn(fut).await.unwrap() })
+}
+
+/// A paused clock stands still; when every worker is idle it jumps to the
+/// next deadline, so an hour of sleeps takes no real time, and each sleep
+/// ends exactly at its deadline on the virtual clock.
+#[test]
+fn paused_clock_auto_advances_to_each_deadline_when_idle() {
+    for name in ["current-thread", "multi-thread"] {
+        let rt = paused(name);
+        let wall = Instant::now();
+        on_a_worker(&rt, async move {
+            let start = runtime::time::now();
+            assert_eq!(runtime::time::now(), start, "{name}: paused clock moved");
+            sleep(Duration::from_secs(3600)).await;
+            assert_eq!(runtime::time::now() - start, Duration::from_secs(3600));
+            // Several sleepers: each wakes at its own deadline, in order.
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let tasks: Vec<_> = [30u64, 10, 20]
+                .into_iter()
+                .map(|s| {
+                    let order = order.clone();
+                    runtime::spawn(async move {
+                        sleep(Duration::from_secs(s)).await;
+                        order.lock().unwrap().push((s, runtime::time::now()));
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let base = start + Duration::from_secs(3600);
+            let order = order.lock().unwrap().clone();
+            assert_eq!(
+                order,
+                [10u64, 20, 30]
+                    .map(|s| (s, base + Duration::from_secs(s)))
+                    .to_vec(),
+                "{name}"
+            );
+        });
+        assert!(
+            wall.elapsed() < Duration::from_secs(20),
+            "{name}: virtual hours took {:?} of real time",
+            wall.elapsed()
+        );
+    }
+}
+
+/// `advance` fires exactly the timers it passes, and a timeout in a test
+/// completes without waiting for it.
+#[test]
+fn advance_fires_the_timers_it_passes() {
+    let rt = paused("current-thread");
+    rt.block_on(async {
+        let start = runtime::time::now();
+        let short = runtime::spawn(sleep(Duration::from_secs(10)));
+        let long = runtime::spawn(timeout(
+            Duration::from_secs(20),
+            std::future::pending::<()>(),
+        ));
+        runtime::task::yield_now().await; // both register their timers
+        runtime::time::advance(Duration::from_secs(15)).await;
+        assert_eq!(runtime::time::now() - start, Duration::from_secs(15));
+        short.await.unwrap();
+        assert!(!long.is_finished(), "a 20 s timeout fired at 15 s");
+        runtime::time::advance(Duration::from_secs(5)).await;
+        assert!(long.await.unwrap().is_err());
+        assert_eq!(runtime::time::now() - start, Duration::from_secs(20));
+    });
+}
+
+/// `resume` lets the clock run again from where it stood (not from the real
+/// time): a sleep after it takes real time again.
+#[test]
+fn resumed_clock_runs_from_where_it_stood() {
+    let _serial = serial();
+    let rt = paused("current-thread");
+    // (Not `bounded`: its timeout is on the clock this test moves by 100 s.)
+    rt.block_on(async {
+        let start = runtime::time::now();
+        runtime::time::advance(Duration::from_secs(100)).await;
+        runtime::time::resume();
+        let resumed = runtime::time::now();
+        assert!(resumed >= start + Duration::from_secs(100));
+        assert!(resumed < start + Duration::from_secs(101));
+        let wall = Instant::now();
+        sleep(Duration::from_millis(30)).await;
+        assert!(
+            wall.elapsed() >= Duration::from_millis(30),
+            "resumed clock did not run at real pace"
+        );
+        runtime::time::pause();
+        runtime::time::advance(Duration::from_secs(1)).await;
+    });
+}
+
+/// Auto-advance waits for busy workers: while a task keeps a worker busy,
+/// the paused clock does not move, even though the other worker is idle and
+/// a timer is pending.
+#[test]
+fn paused_clock_does_not_advance_while_a_worker_is_busy() {
+    let rt = paused("multi-thread");
+    rt.block_on(async {
+        let start = runtime::time::now();
+        let (started_tx, started_rx) = runtime_support::oneshot();
+        let busy = runtime::spawn(async move {
+            started_tx.send(());
+            // Real work on this worker (not synchronisation): the clock must
+            // stand still meanwhile.
+            std::thread::sleep(Duration::from_millis(200));
+            runtime::time::now()
+        });
+        started_rx.await.unwrap();
+        sleep(Duration::from_secs(3600)).await;
+        let seen_by_busy = busy.await.unwrap();
+        assert_eq!(
+            seen_by_busy, start,
+            "the clock jumped while a worker was busy"
+        );
+        assert_eq!(runtime::time::now() - start, Duration::from_secs(3600));
+    });
+}
+
+/// `MissedTickBehavior`, on a paused clock (so the instants are exact):
+/// period 10 ms, the tick due at 10 ms is awaited only at 35 ms.
+#[test]
+fn interval_missed_tick_behaviours() {
+    use runtime::time::MissedTickBehavior::{self, Burst, Delay, Skip};
+    let ms = Duration::from_millis;
+    // (behaviour, [(scheduled instant, virtual time at which tick returned)])
+    let cases: [(MissedTickBehavior, [(u64, u64); 5]); 3] = [
+        (Burst, [(10, 35), (20, 35), (30, 35), (40, 40), (50, 50)]),
+        (Delay, [(10, 35), (45, 45), (55, 55), (65, 65), (75, 75)]),
+        (Skip, [(10, 35), (40, 40), (50, 50), (60, 60), (70, 70)]),
+    ];
+    for (behaviour, expected) in cases {
+        let rt = paused("current-thread");
+        rt.block_on(async {
+            let t0 = runtime::time::now();
+            let mut iv = interval(ms(10));
+            iv.set_missed_tick_behavior(behaviour);
+            assert_eq!(iv.tick().await, t0, "{behaviour:?}: first tick");
+            runtime::time::advance(ms(35)).await;
+            let mut got = Vec::new();
+            for _ in 0..5 {
+                let at = iv.tick().await;
+                got.push((at - t0, runtime::time::now() - t0));
+            }
+            let expected: Vec<_> = expected.iter().map(|&(a, b)| (ms(a), ms(b))).collect();
+            assert_eq!(got, expected, "{behaviour:?}");
+        });
+    }
+}
+
+/// `reset`, `reset_immediately`, `reset_after`, `reset_at` move the next
+/// tick; later ticks follow one period apart.
+#[test]
+fn interval_resets() {
+    let ms = Duration::from_millis;
+    let rt = paused("current-thread");
+    rt.block_on(async {
+        let t0 = runtime::time::now();
+        let mut iv = interval(ms(100));
+        assert_eq!(iv.tick().await, t0);
+        runtime::time::advance(ms(30)).await;
+        iv.reset(); // next at 30 + 100
+        assert_eq!(iv.tick().await - t0, ms(130));
+        iv.reset_immediately(); // next now (130)
+        assert_eq!(iv.tick().await - t0, ms(130));
+        assert_eq!(
+            runtime::time::now() - t0,
+            ms(130),
+            "reset_immediately waited"
+        );
+        assert_eq!(iv.tick().await - t0, ms(230));
+        iv.reset_after(ms(7)); // 237
+        assert_eq!(iv.tick().await - t0, ms(237));
+        iv.reset_at(t0 + ms(1000));
+        assert_eq!(iv.tick().await - t0, ms(1000));
+        assert_eq!(iv.tick().await - t0, ms(1100));
+    });
+}
+
+/// `Interval::reset_after` while another task waits in `tick` takes effect
+/// at once (the same fix as `Sleep::reset`).
+#[test]
+fn interval_reset_wakes_a_waiting_ticker() {
+    let rt = paused("current-thread");
+    rt.block_on(async {
+        let t0 = runtime::time::now();
+        let iv = Arc::new(Mutex::new(interval(Duration::from_secs(3600))));
+        iv.lock().unwrap().tick().now_or_never_ready();
+        let (polled_tx, polled_rx) = runtime_support::oneshot();
+        let ticker = {
+            let iv = iv.clone();
+            let mut polled_tx = Some(polled_tx);
+            runtime::spawn(async move {
+                std::future::poll_fn(|cx| {
+                    let r = iv.lock().unwrap().poll_tick(cx);
+                    if let Some(tx) = polled_tx.take() {
+                        tx.send(());
+                    }
+                    r
+                })
+                .await
+            })
+        };
+        polled_rx.await.unwrap();
+        iv.lock().unwrap().reset_after(Duration::from_secs(5));
+        assert_eq!(ticker.await.unwrap() - t0, Duration::from_secs(5));
+        assert_eq!(runtime::time::now() - t0, Duration::from_secs(5));
+    });
+}
+
+/// Polls a future that must be ready at once.
+trait NowOrNeverReady: Future + Sized {
+    fn now_or_never_ready(self) -> Self::Output {
+        let mut fut = std::pin::pin!(self);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("not ready at once"),
+        }
+    }
+}
+
+impl<F: Future> NowOrNeverReady for F {}
+
+/// Auto-advance waits for `spawn_blocking` work too (as tokio does): a
+/// blocking closure that takes real time does not let a paused timeout fire
+/// behind its back.
+#[test]
+fn paused_clock_does_not_advance_while_blocking_work_runs() {
+    for name in ["current-thread", "multi-thread"] {
+        let rt = paused(name);
+        on_a_worker(&rt, async move {
+            let start = runtime::time::now();
+            let blocking = runtime::spawn_blocking(|| {
+                // Real work off the workers (not synchronisation).
+                std::thread::sleep(Duration::from_millis(100));
+                7
+            });
+            let r = timeout(Duration::from_secs(1), blocking).await;
+            assert_eq!(
+                r.map(|j| j.unwrap()),
+                Ok(7),
+                "{name}: the clock jumped past the timeout while blocking work ran"
+            );
+            assert!(runtime::time::now() - start < Duration::from_secs(1));
+        });
+    }
+}
+
+/// Misuse of the paused clock panics with a message that says what to do.
+#[test]
+#[should_panic(expected = "time is not paused: call `time::pause()` first")]
+fn advance_on_a_running_clock_panics() {
+    current().block_on(runtime::time::advance(Duration::from_secs(1)));
+}
+
+#[test]
+#[should_panic(expected = "time is already paused")]
+fn pausing_a_paused_clock_panics() {
+    paused("current-thread").block_on(async { runtime::time::pause() });
+}
+
+#[test]
+#[should_panic(expected = "must be called from the context of a runtime")]
+fn pause_outside_a_runtime_panics() {
+    runtime::time::pause();
+}
+
+/// Each runtime has its own clock: pausing one leaves another running, and
+/// `now()` outside any runtime is the system clock.
+#[test]
+fn clocks_are_per_runtime() {
+    let a = paused("current-thread");
+    let b = current();
+    let frozen = a.block_on(async {
+        runtime::time::advance(Duration::from_secs(3600)).await;
+        runtime::time::now()
+    });
+    let outside = runtime::time::now();
+    assert!(
+        frozen > outside + Duration::from_secs(3000),
+        "advance moved only a's clock"
+    );
+    let in_b = b.block_on(async { runtime::time::now() });
+    assert!(
+        in_b >= outside && in_b < frozen,
+        "b's clock is the system clock"
+    );
+    assert_eq!(
+        a.block_on(async { runtime::time::now() }),
+        frozen,
+        "a stays paused"
+    );
+}
+
+/// On the multi-thread flavour the `block_on` caller is not a worker, yet
+/// auto-advance waits for it too: between two sleeps of the main future the
+/// clock must not jump to another timer (here the outer timeout's). Repeated,
+/// because the race it guards against is a window of microseconds.
+#[test]
+fn paused_clock_waits_for_a_multi_thread_block_on_caller() {
+    let rt = paused("multi-thread");
+    rt.block_on(async {
+        let start = runtime::time::now();
+        let r = timeout(Duration::from_secs(1000), async {
+            for i in 1..=200u64 {
+                sleep(Duration::from_secs(1)).await;
+                // Work between the sleeps, during which a parked worker must
+                // not advance the clock.
+                let mut x = i;
+                for _ in 0..2_000 {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+                std::hint::black_box(x);
+                assert_eq!(
+                    runtime::time::now() - start,
+                    Duration::from_secs(i),
+                    "the clock moved while block_on's future ran"
+                );
+            }
+        })
+        .await;
+        assert!(
+            r.is_ok(),
+            "the outer timeout fired: the clock jumped past it"
+        );
+    });
+}

@@ -181,6 +181,13 @@ impl BlockingPool {
     pub(crate) fn queue_depth(&self) -> usize {
         lock(&self.inner.state).queue.len()
     }
+
+    /// No closure queued or running (the paused clock's auto-advance).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn is_idle(&self) -> bool {
+        let state = lock(&self.inner.state);
+        state.queue.is_empty() && state.threads == state.idle
+    }
 }
 
 fn run_thread(inner: &Inner) {

@@ -136,6 +136,12 @@ impl Idle {
         lock(&self.sleepers).contains(&worker)
     }
 
+    /// Whether every worker is parked (the paused clock's auto-advance).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(Ordering::SeqCst)) == 0
+    }
+
     pub(crate) fn num_searching(&self) -> usize {
         searching(self.state.load(Ordering::SeqCst))
     }

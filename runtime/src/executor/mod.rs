@@ -98,9 +98,36 @@ pub(crate) struct Shared {
     core_waiters: Mutex<Vec<Waker>>,
     shutdown: AtomicBool,
     flavor: Flavor,
+    /// `test-util`: multi-thread `block_on` callers running their future or
+    /// with a wake-up pending; the paused clock waits for them (`is_idle`).
+    #[cfg(feature = "test-util")]
+    block_on_busy: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Shared {
+    /// Every worker parked, no blocking closure queued or running, no
+    /// `block_on` caller running: the paused clock may jump to the next timer
+    /// (see `attach_clock`).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.all_parked()
+            && self.blocking.is_idle()
+            && self.block_on_busy.load(Ordering::SeqCst) == 0
+    }
+
+    /// Hooks the new runtime's clock up (`test-util`): how its timers learn
+    /// that the runtime is idle (auto-advance), and `Builder::start_paused`.
+    #[cfg(feature = "test-util")]
+    fn attach_clock(self: &Arc<Self>, start_paused: bool) {
+        let weak = Arc::downgrade(self);
+        let timers = &self.reactor.timers;
+        // A runtime being dropped runs nothing any more: idle.
+        timers.set_idle_probe(Box::new(move || weak.upgrade().is_none_or(|s| s.is_idle())));
+        if start_paused {
+            timers.clock().pause();
+        }
+    }
+
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
     }
@@ -184,6 +211,8 @@ pub struct Builder {
     keep_alive: Duration,
     thread_name: String,
     stack_size: Option<usize>,
+    #[cfg(feature = "test-util")]
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -207,7 +236,26 @@ impl Builder {
             keep_alive: Duration::from_secs(10),
             thread_name: "runtime-worker".into(),
             stack_size: None,
+            #[cfg(feature = "test-util")]
+            start_paused: false,
         }
+    }
+
+    /// Starts the runtime with its clock paused (`test-util` feature): see
+    /// [`time::pause`](crate::time::pause).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let t = runtime::time::now();
+    ///     runtime::time::sleep(std::time::Duration::from_secs(600)).await;
+    ///     assert_eq!(runtime::time::now() - t, std::time::Duration::from_secs(600));
+    /// });
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
     }
 
     /// A single-threaded runtime: tasks run on the thread that calls
@@ -338,7 +386,11 @@ impl Builder {
             core_waiters: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
             flavor: self.flavor,
+            #[cfg(feature = "test-util")]
+            block_on_busy: Arc::default(),
         });
+        #[cfg(feature = "test-util")]
+        shared.attach_clock(self.start_paused);
         let handle = Handle { shared };
         let mut runtime = Runtime {
             handle: handle.clone(),
@@ -427,7 +479,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _guard = context::enter_runtime(self.handle.clone());
         match self.handle.shared.flavor {
-            Flavor::MultiThread => block_on_parked(future),
+            Flavor::MultiThread => block_on_parked(&self.handle.shared, future),
             Flavor::CurrentThread => block_on_current_thread(&self.handle.shared, future),
         }
     }
@@ -529,6 +581,13 @@ impl Drop for Runtime {
 struct ThreadWaker {
     woken: std::sync::Mutex<bool>,
     condvar: std::sync::Condvar,
+    /// `test-util`: `Shared::block_on_busy`, which counts this caller while it
+    /// runs its future (+1 from `block_on_parked`, -1 in `wait`) or has a
+    /// wake-up pending (+1 when `woken` goes from false to true). Both change
+    /// under the `woken` lock, so a woken caller is counted before the waker
+    /// returns: a worker parking right after cannot auto-advance past it.
+    #[cfg(feature = "test-util")]
+    busy: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Wake for ThreadWaker {
@@ -537,14 +596,40 @@ impl Wake for ThreadWaker {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        *self.woken.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        let mut woken = self.woken.lock().unwrap_or_else(|p| p.into_inner());
+        #[cfg(feature = "test-util")]
+        if let (false, Some(busy)) = (*woken, &self.busy) {
+            busy.fetch_add(1, Ordering::SeqCst);
+        }
+        *woken = true;
+        drop(woken);
         self.condvar.notify_one();
     }
 }
 
 impl ThreadWaker {
+    fn new(
+        #[cfg(feature = "test-util")] busy: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    ) -> Self {
+        #[cfg(feature = "test-util")]
+        if let Some(busy) = &busy {
+            busy.fetch_add(1, Ordering::SeqCst); // running its future
+        }
+        ThreadWaker {
+            woken: std::sync::Mutex::new(false),
+            condvar: std::sync::Condvar::new(),
+            #[cfg(feature = "test-util")]
+            busy,
+        }
+    }
+
     fn wait(&self) {
         let mut woken = self.woken.lock().unwrap_or_else(|p| p.into_inner());
+        #[cfg(feature = "test-util")]
+        if let Some(busy) = &self.busy {
+            // No longer running; a wake-up's count (taken or to come) replaces it.
+            busy.fetch_sub(1, Ordering::SeqCst);
+        }
         while !*woken {
             woken = self.condvar.wait(woken).unwrap_or_else(|p| p.into_inner());
         }
@@ -553,12 +638,16 @@ impl ThreadWaker {
 }
 
 /// `block_on` for the multi-threaded flavour: poll, sleep until woken, repeat.
-fn block_on_parked<F: Future>(future: F) -> F::Output {
+fn block_on_parked<F: Future>(shared: &Shared, future: F) -> F::Output {
     coop::unconstrained();
-    let parker = std::sync::Arc::new(ThreadWaker {
-        woken: std::sync::Mutex::new(false),
-        condvar: std::sync::Condvar::new(),
-    });
+    let parker = std::sync::Arc::new(ThreadWaker::new(
+        #[cfg(feature = "test-util")]
+        Some(shared.block_on_busy.clone()),
+    ));
+    #[cfg(not(feature = "test-util"))]
+    let _ = shared;
+    #[cfg(feature = "test-util")]
+    let _done = BlockOnDone(&parker);
     let waker = Waker::from(parker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
@@ -567,6 +656,24 @@ fn block_on_parked<F: Future>(future: F) -> F::Output {
             return out;
         }
         parker.wait();
+    }
+}
+
+/// `test-util`: when `block_on` returns (or unwinds), uncounts the caller and
+/// any pending wake-up, and leaves `woken` set so that later wake-ups of a
+/// stored clone of the waker count nothing.
+#[cfg(feature = "test-util")]
+struct BlockOnDone<'a>(&'a ThreadWaker);
+
+#[cfg(feature = "test-util")]
+impl Drop for BlockOnDone<'_> {
+    fn drop(&mut self) {
+        let mut woken = self.0.woken.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(busy) = &self.0.busy {
+            let pending = usize::from(*woken);
+            busy.fetch_sub(1 + pending, Ordering::SeqCst);
+        }
+        *woken = true;
     }
 }
 
@@ -615,10 +722,10 @@ fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F) -> F::Out
             // Another thread is running this runtime's `block_on`: wait for our
             // future or for the core, whichever comes first.
             coop::unconstrained();
-            let parker = std::sync::Arc::new(ThreadWaker {
-                woken: std::sync::Mutex::new(false),
-                condvar: std::sync::Condvar::new(),
-            });
+            let parker = std::sync::Arc::new(ThreadWaker::new(
+                #[cfg(feature = "test-util")]
+                None,
+            ));
             let waker = Waker::from(parker.clone());
             lock(&shared.core_waiters).push(waker.clone());
             if lock(&shared.cores).is_empty() {

@@ -36,7 +36,7 @@ pub(crate) mod wait;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use slab::Slab;
 
@@ -194,7 +194,7 @@ impl Reactor {
     /// deliver readiness, fire timers that came due meanwhile.
     /// Returns how many tasks were woken.
     pub(crate) fn turn(&self, driver: &mut Driver, timeout: Option<Duration>) -> usize {
-        let now = Instant::now();
+        let now = self.timers.now();
         let limit = timeout.map(|t| now + t);
         let blocking = timeout != Some(Duration::ZERO);
         let mut wakers = std::mem::take(&mut driver.wakers);
@@ -202,7 +202,8 @@ impl Reactor {
         let wait_for = if !wakers.is_empty() {
             Some(Duration::ZERO)
         } else {
-            until.map(|u| u.saturating_duration_since(now))
+            let wait_for = until.map(|u| u.saturating_duration_since(now));
+            self.timers.real_wait(wait_for, timeout.is_none())
         };
         let result = self.epoll.wait(&mut driver.events, wait_for);
         if blocking {
@@ -221,7 +222,10 @@ impl Reactor {
         }
         self.dispatch(&driver.events, &mut wakers);
         if blocking && wait_for != Some(Duration::ZERO) {
-            self.timers.take_expired(Instant::now(), &mut wakers);
+            self.timers.take_expired(self.timers.now(), &mut wakers);
+        }
+        if timeout.is_none() && wakers.is_empty() && driver.events.is_empty() {
+            self.timers.auto_advance(&mut wakers);
         }
         let woken = wakers.len();
         for w in wakers.drain(..) {
@@ -286,10 +290,16 @@ impl Reactor {
     /// Adds (or refreshes, if `key` is set) a waiter for the next signal.
     pub(crate) fn add_signal_waiter(&self, key: &mut Option<usize>, waker: &Waker) {
         let mut s = lock(&self.signals);
-        match key.and_then(|k| s.waiters.get_mut(k)) {
-            Some(w) => w.clone_from(waker),
-            None => *key = Some(s.waiters.insert(waker.clone())),
-        }
+        let old = match key.and_then(|k| s.waiters.get_mut(k)) {
+            Some(w) => Some(std::mem::replace(w, waker.clone())),
+            None => {
+                *key = Some(s.waiters.insert(waker.clone()));
+                None
+            }
+        };
+        drop(s);
+        // Dropped outside the lock: a user waker's destructor may use signals.
+        drop(old);
     }
 
     /// Drops a signal waiter (its future was dropped).
@@ -305,7 +315,8 @@ impl Reactor {
     }
 
     /// Called when the runtime shuts down: every source reports an error to its
-    /// waiters from now on, and every pending timer and signal waiter is dropped.
+    /// waiters from now on, every pending timer is dropped, and signal
+    /// waiters are woken (their `recv` returns `None`).
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
         let mut wakers = Vec::new();
@@ -321,8 +332,11 @@ impl Reactor {
             w.wake();
         }
         self.timers.clear();
+        // Woken, not dropped: their `recv` returns `None` from now on.
         let waiters = std::mem::take(&mut lock(&self.signals).waiters);
-        drop(waiters);
+        for (_, waker) in waiters {
+            waker.wake();
+        }
     }
 
     /// Number of registered I/O sources.

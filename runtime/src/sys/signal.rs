@@ -1,4 +1,4 @@
-//! Turning `SIGINT`/`SIGTERM` into readiness on a file descriptor (the
+//! Turning signals (`SIGINT`, `SIGTERM`, `SIGUSR1`, real-time ones...) into readiness on a file descriptor (the
 //! "self-pipe" trick, with an eventfd as the pipe).
 //!
 //! `signalfd` would need the signal blocked in *every* thread, including threads
@@ -62,12 +62,44 @@ pub(crate) fn count(signum: libc::c_int) -> u64 {
     COUNTERS[signum as usize].load(Ordering::SeqCst)
 }
 
+/// Signals a handler must not take over, with the reason (for the error).
+fn forbidden(signum: libc::c_int) -> Option<&'static str> {
+    match signum {
+        libc::SIGKILL | libc::SIGSTOP => Some("it cannot be caught"),
+        // Synchronous faults: the handler would return to the faulting
+        // instruction, which faults again, forever.
+        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE => {
+            Some("it reports a fault of the thread that raised it")
+        }
+        // glibc keeps the real-time signals below SIGRTMIN for its threads.
+        n if n > libc::SIGSYS && n < libc::SIGRTMIN() => {
+            Some("the C library reserves it for its own use")
+        }
+        _ => None,
+    }
+}
+
+/// Checks that `signum` is a signal we can listen for, with an error that
+/// says why not.
+pub(crate) fn check(signum: libc::c_int) -> io::Result<()> {
+    if signum <= 0 || signum > libc::SIGRTMAX() || signum as usize > MAX_SIGNAL {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{signum} is not a signal number (1..={})", libc::SIGRTMAX()),
+        ));
+    }
+    if let Some(why) = forbidden(signum) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to handle signal {signum}: {why}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Installs our handler for `signum` (once per process).
 pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
-    assert!(
-        signum > 0 && (signum as usize) <= MAX_SIGNAL,
-        "bad signal number {signum}"
-    );
+    check(signum)?;
     notify_fd()?;
     let mut installed = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
     if installed[signum as usize] {

@@ -1,4 +1,7 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`](fn@interval) (with
+//! [`MissedTickBehavior`]), and the runtime's clock, [`now`]; with the
+//! `test-util` feature, a clock that tests can stop and move
+//! (`time::pause`, `time::advance`, `time::resume`, `Builder::start_paused`).
 //!
 //! A pending [`Sleep`] is an entry in its runtime's timer queue (a `BTreeMap`
 //! ordered by deadline, see `reactor/timers.rs`): O(log n) to add, O(log n) to
@@ -6,6 +9,31 @@
 //! reactor uses the earliest deadline as the timeout of `epoll_wait`, so timers
 //! cost no extra thread and no extra file descriptor. Resolution is one
 //! millisecond (deadlines are rounded up: a timer never fires early).
+//! [`Sleep::reset`] and the `Interval::reset*` family move a registered timer
+//! at once, so a task already waiting on it wakes at the new deadline.
+//!
+//! ## Testing timeouts without waiting (`test-util`)
+//!
+//! Each runtime has its own clock. Paused, it stands still: timers fire when
+//! `advance` moves it past them, or, when every worker is idle, the runtime
+//! jumps straight to the next deadline instead of sleeping (auto-advance, as
+//! in tokio). Deadlines are [`Instant`]s on that clock, so compute them from
+//! [`now`], not from `Instant::now()`, in code that may run paused.
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use runtime::time::{self, timeout};
+//!
+//! let rt = runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+//! rt.block_on(async {
+//!     let start = time::now();
+//!     let r = timeout(Duration::from_secs(30), std::future::pending::<()>()).await;
+//!     assert!(r.is_err());
+//!     assert_eq!(time::now() - start, Duration::from_secs(30)); // no real wait
+//! });
+//! # }
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -17,6 +45,14 @@ pub use std::time::{Duration, Instant};
 use crate::executor::{coop, Handle};
 use crate::reactor::timers::TimerKey;
 use std::sync::Arc;
+
+mod clock;
+mod interval;
+
+pub use clock::now;
+#[cfg(feature = "test-util")]
+pub use clock::{advance, pause, resume};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 
 /// Waits until `duration` has elapsed.
 ///
@@ -30,7 +66,7 @@ use std::sync::Arc;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(far_future_or(Instant::now().checked_add(duration)))
+    sleep_until(far_future_or(now().checked_add(duration)))
 }
 
 /// Waits until `deadline`.
@@ -105,11 +141,22 @@ impl Sleep {
     /// assert!(runtime::time::sleep(Duration::ZERO).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.now() >= self.deadline
     }
 
-    /// Moves the deadline (earlier or later). The change takes effect at the
-    /// next poll; a completed `Sleep` can be reset and awaited again.
+    /// The time on the clock of this `Sleep`'s runtime (see [`now`]).
+    fn now(&self) -> Instant {
+        match &self.reactor {
+            Some(reactor) => reactor.timers.now(),
+            None => now(),
+        }
+    }
+
+    /// Moves the deadline (earlier or later), with immediate effect: if a task
+    /// already waits on this `Sleep` (it polled it, and is now woken by
+    /// something else, or shares the `Sleep`), that task is woken at the new
+    /// deadline, not at the old one. A completed `Sleep` can be reset and
+    /// awaited again.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -122,6 +169,24 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        let Some((key, waker)) = self.entry.take() else {
+            // Not registered: the next poll registers the new deadline.
+            return;
+        };
+        let Some(reactor) = self.reactor.as_deref() else {
+            unreachable!("a registered Sleep knows its reactor")
+        };
+        if key.deadline == deadline || reactor.is_shut_down() {
+            self.entry = Some((key, waker));
+            return;
+        }
+        // Re-register now, with the waker of the last poll: waiting for the
+        // next poll would let the waiter sleep until the old deadline.
+        let (key, wake_reactor) = reactor.timers.reset(key, deadline, waker.clone());
+        self.entry = Some((key, waker));
+        if wake_reactor {
+            reactor.unpark();
+        }
     }
 
     fn reactor(&mut self) -> &Arc<crate::reactor::Reactor> {
@@ -147,7 +212,7 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if Instant::now() >= this.deadline {
+        if this.now() >= this.deadline {
             this.deregister();
             return Poll::Ready(());
         }
@@ -232,7 +297,7 @@ impl From<Elapsed> for std::io::Error {
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    timeout_at(far_future_or(Instant::now().checked_add(duration)), future)
+    timeout_at(far_future_or(now().checked_add(duration)), future)
 }
 
 /// Runs `future`, giving up at `deadline`.
@@ -295,117 +360,5 @@ impl<F: Future> Future for Timeout<F> {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-/// A stream of evenly spaced instants: the first tick completes immediately,
-/// then one every `period`. If ticks are missed (the task was busy), the
-/// missed ones complete at once, one per `tick` call, to catch up.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let rt = runtime::Runtime::new().unwrap();
-/// rt.block_on(async {
-///     let start = Instant::now();
-///     let mut iv = runtime::time::interval(Duration::from_millis(10));
-///     for _ in 0..3 {
-///         iv.tick().await;
-///     }
-///     assert!(start.elapsed() >= Duration::from_millis(20));
-/// });
-/// ```
-///
-/// # Panics
-/// If `period` is zero.
-pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
-}
-
-/// Like [`interval`], with the first tick at `start`.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let iv = runtime::time::interval_at(Instant::now(), Duration::from_secs(1));
-/// assert_eq!(iv.period(), Duration::from_secs(1));
-/// ```
-pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(!period.is_zero(), "interval period must be non-zero");
-    Interval {
-        sleep: sleep_until(start),
-        period,
-    }
-}
-
-/// See [`interval`].
-///
-/// ```
-/// use std::time::Duration;
-/// let rt = runtime::Runtime::new().unwrap();
-/// rt.block_on(async {
-///     let mut ticks: runtime::time::Interval = runtime::time::interval(Duration::from_millis(1));
-///     ticks.tick().await;
-/// });
-/// ```
-#[derive(Debug)]
-pub struct Interval {
-    sleep: Sleep,
-    period: Duration,
-}
-
-impl Interval {
-    /// Waits for the next tick and returns its scheduled instant.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let rt = runtime::Runtime::new().unwrap();
-    /// rt.block_on(async {
-    ///     let mut iv = runtime::time::interval(Duration::from_millis(1));
-    ///     let a = iv.tick().await;
-    ///     let b = iv.tick().await;
-    ///     assert_eq!(b - a, Duration::from_millis(1));
-    /// });
-    /// ```
-    pub async fn tick(&mut self) -> Instant {
-        std::future::poll_fn(|cx| self.poll_tick(cx)).await
-    }
-
-    /// Poll-based [`tick`](Self::tick).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let rt = runtime::Runtime::new().unwrap();
-    /// rt.block_on(async {
-    ///     let mut iv = runtime::time::interval(Duration::from_millis(1));
-    ///     std::future::poll_fn(|cx| iv.poll_tick(cx)).await;
-    /// });
-    /// ```
-    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        ready!(Pin::new(&mut self.sleep).poll(cx));
-        let tick = self.sleep.deadline();
-        let next = far_future_or(tick.checked_add(self.period));
-        self.sleep.reset(next);
-        Poll::Ready(tick)
-    }
-
-    /// The period between ticks.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// assert_eq!(runtime::time::interval(Duration::from_millis(3)).period(), Duration::from_millis(3));
-    /// ```
-    pub fn period(&self) -> Duration {
-        self.period
-    }
-
-    /// Restarts the interval: the next tick is one period from now.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let mut iv = runtime::time::interval(Duration::from_secs(1));
-    /// iv.reset();
-    /// ```
-    pub fn reset(&mut self) {
-        self.sleep
-            .reset(far_future_or(Instant::now().checked_add(self.period)));
     }
 }
