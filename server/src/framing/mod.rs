@@ -36,7 +36,7 @@ pub mod reverse;
 pub use chunk::ChunkFramer;
 pub use length::LengthFramer;
 pub use line::LineFramer;
-pub use reverse::reverse_content;
+pub use reverse::{reverse_content, reversed};
 
 use std::fmt;
 use std::str::FromStr;

@@ -13,8 +13,7 @@
 //! in advance) followed by the reversed header: checking costs a `memcmp`, even in a debug
 //! build. A lost, duplicated, reordered or corrupted line shows up as a mismatch.
 
-mod reliability_support;
-mod server_support;
+mod support;
 
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -22,8 +21,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reliability_support::{
-    assert_no_panic, env_or, raise_own_nofile, release_server_bin, ServerProc, PATIENCE,
+use support::{
+    assert_no_panic, env_or, raise_own_nofile, server_bin, ServerProc, PATIENCE,
 };
 
 const BODIES: usize = 64;
@@ -46,13 +45,6 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-fn reverse_line(content: &[u8]) -> Vec<u8> {
-    match std::str::from_utf8(content) {
-        Ok(s) => s.chars().rev().collect::<String>().into_bytes(),
-        Err(_) => content.iter().rev().copied().collect(),
     }
 }
 
@@ -87,7 +79,7 @@ fn make_bodies() -> Vec<Body> {
             if k % 4 == 3 {
                 content.push(0xff); // surely invalid UTF-8
             }
-            let reversed = reverse_line(&content);
+            let reversed = server::framing::reversed(&content);
             assert_eq!(reversed.len(), content.len());
             Body {
                 content,
@@ -208,12 +200,13 @@ fn read_side(
 }
 
 #[test]
+#[ignore = "soak: run by .ci/run"]
 fn bulk_bytes_over_64_pipelining_connections_every_reply_verified() {
     let total: u64 = env_or("RELIABILITY_BYTES", 1u64 << 30);
     let conns: usize = env_or("RELIABILITY_CONNS_GIB", 64);
     raise_own_nofile();
     let bodies = Arc::new(make_bodies());
-    let bin = release_server_bin();
+    let bin = server_bin();
     let mut server = ServerProc::start_with(bin, &["--workers", "2"], None);
     let addr: SocketAddr = server.addr;
     let per_conn = total.div_ceil(conns as u64);

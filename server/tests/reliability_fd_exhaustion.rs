@@ -7,18 +7,17 @@
 //! - recovers once the connections close: it accepts again (the queued ones and a new client
 //!   that gets its replies), and its descriptor count returns to where it started.
 
-mod reliability_support;
-mod server_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use reliability_support::{
+use support::{
     assert_no_panic, eventually, fds_below, server_bin, ServerProc, PATIENCE,
 };
-use server_support::{connect, read_to_close, round_trip};
+use support::{connect, read_to_close, round_trip};
 
 /// The server's hard (and so soft) open-files limit.
 const LIMIT: u64 = 64;
@@ -41,7 +40,7 @@ fn readable_within(s: &TcpStream, ms: i32) -> bool {
 
 /// The reply to `line`: reversed, with the newline.
 fn rev_line(line: &str) -> String {
-    line.chars().rev().collect::<String>() + "\n"
+    String::from_utf8(server::framing::reversed(line.as_bytes())).expect("utf-8") + "\n"
 }
 
 #[test]
