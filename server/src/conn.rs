@@ -45,6 +45,7 @@
 use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -55,14 +56,16 @@ use runtime::time::{Instant, Sleep};
 use crate::framing::{CloseReason, Framer};
 use crate::log::{CONN, DEBUG};
 use crate::shutdown::Listener;
+use crate::stats::ActiveGuard;
 use crate::{log, pool, Shared};
 
 /// Reads handled back to back before the connection yields to other tasks, so that one
 /// client streaming at full speed cannot starve the rest of its worker.
 const READS_PER_YIELD: u32 = 16;
 
-/// At most this much input is read and discarded during a lingering close.
-const LINGER_MAX_BYTES: usize = 1 << 20;
+/// During shutdown, how often a lingering connection checks whether the client has
+/// acknowledged everything (the kernel has no readiness event for that).
+const SHUTDOWN_ACK_POLL: Duration = Duration::from_millis(5);
 
 /// How a connection ended.
 #[derive(Debug)]
@@ -97,7 +100,8 @@ impl End {
 /// Serves one accepted connection until it ends, then closes it.
 ///
 /// Never panics on anything the peer does; every outcome, errors included, is an [`End`].
-pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) -> End {
+pub async fn handle(mut stream: TcpStream, peer: SocketAddr, mut guard: ActiveGuard) -> End {
+    let shared: &Shared = guard.shared();
     // Replies are written in whole batches already; Nagle's algorithm would only add latency
     // to the last partial segment of each batch.
     if let Err(e) = stream.set_nodelay(true) {
@@ -129,8 +133,11 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) ->
             }
         }
     }
+    // The service is over: the slot is free for the next client even while we linger.
+    guard.end_service();
+    let shared: &Shared = guard.shared();
     if end.needs_linger() {
-        linger(&stream, shared.config.linger).await;
+        linger(&stream, shared).await;
     }
     match &end {
         End::Error(e) => log!(CONN, "{peer}: closed: {e}"),
@@ -281,39 +288,74 @@ async fn wait_readable(stream: &TcpStream, idle: &mut IdleTimer<'_>, stop: &mut 
 // ANCHOR_END: wait_readable
 
 // ANCHOR: linger
-/// Shuts down our sending side, then reads and discards until the client closes too, for at
-/// most `limit` and [`LINGER_MAX_BYTES`].
-async fn linger(stream: &TcpStream, limit: Duration) {
+/// Shuts down our sending side, then reads and discards until the client closes too.
+///
+/// Closing a socket with unread input makes the kernel send a reset and throw away the
+/// replies still queued for the client, so the socket is only closed once nothing is left to
+/// lose: the client closed, or (during shutdown) every byte we sent was acknowledged and no
+/// input is pending. The wait is bounded by time, never by how much the client sends:
+/// `config.linger` normally; during shutdown, the process's `--shutdown-timeout` (the binary
+/// exits then).
+async fn linger(stream: &TcpStream, shared: &Shared) {
     // ENOTCONN here means the peer is gone already; nothing to wait for then.
     if stream.shutdown(std::net::Shutdown::Write).is_err() {
         return;
     }
-    let drain = async {
-        let mut discarded = 0;
-        loop {
-            if stream.readable().await.is_err() {
-                return;
-            }
-            let mut buf = pool::read_buf();
-            loop {
-                match stream.try_read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        discarded += n;
-                        if discarded > LINGER_MAX_BYTES {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => return,
-                }
-            }
+    let deadline = Instant::now() + shared.config.linger;
+    loop {
+        match discard_input(stream) {
+            Some(()) => {}
+            None => return,
         }
-    };
-    let _ = runtime::time::timeout(limit, drain).await;
+        let stopping = shared.shutdown.is_triggered();
+        if stopping && unacknowledged(stream) == Some(0) {
+            return;
+        }
+        if !stopping && Instant::now() >= deadline {
+            return;
+        }
+        // Wake for more input; during shutdown also now and then to look at the
+        // acknowledgements, otherwise at the deadline.
+        let wait = if stopping {
+            SHUTDOWN_ACK_POLL
+        } else {
+            deadline.saturating_duration_since(Instant::now())
+        };
+        if let Ok(Err(_)) = runtime::time::timeout(wait, stream.readable()).await {
+            return;
+        }
+    }
 }
 // ANCHOR_END: linger
+
+/// Reads and throws away everything the socket has. `None` once the client closed (or the
+/// connection failed): nothing more will come.
+fn discard_input(stream: &TcpStream) -> Option<()> {
+    let mut buf = pool::read_buf();
+    loop {
+        match stream.try_read(&mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Some(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Bytes we sent that the client has not acknowledged yet (`SIOCOUTQ`); `None` if the kernel
+/// will not say.
+fn unacknowledged(stream: &TcpStream) -> Option<usize> {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: `stream` owns the descriptor for the whole call, and TIOCOUTQ (= SIOCOUTQ on a
+    // TCP socket) writes one `c_int` through the pointer, which points at `queued`.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    if rc == 0 {
+        usize::try_from(queued).ok()
+    } else {
+        None
+    }
+}
 
 /// The idle deadline and the runtime timer that watches it.
 ///
@@ -367,7 +409,7 @@ mod tests {
         let rt = runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let shared = Shared::new(Config::default());
+        let shared = std::sync::Arc::new(Shared::new(Config::default()));
         rt.block_on(async {
             let listener = runtime::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -376,7 +418,7 @@ mod tests {
             let stream = runtime::net::TcpStream::connect(addr)
                 .await
                 .expect("connect");
-            let fut = handle(stream, addr, &shared);
+            let fut = handle(stream, addr, ActiveGuard::new(shared));
             let size = std::mem::size_of_val(&fut);
             assert!(size <= 1024, "connection future is {size} bytes");
         });

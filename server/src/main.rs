@@ -220,7 +220,7 @@ async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
     shared.shutdown.trigger();
 
     let drained = async {
-        while shared.stats.active.load(Relaxed) > 0 {
+        while shared.stats.open.load(Relaxed) > 0 {
             // Polling is fine here: it runs only during shutdown, for a few seconds at most.
             runtime::time::sleep(Duration::from_millis(10)).await;
         }
@@ -258,7 +258,7 @@ async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
                 log!(
                     ALWAYS,
                     "shutdown timeout: closing {} connections",
-                    shared.stats.active.load(Relaxed)
+                    shared.stats.open.load(Relaxed)
                 );
             }
             return Poll::Ready(0);

@@ -101,8 +101,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     // The JoinHandle is dropped: connections are detached, and their end is observed through
     // the guard (count of open connections) and the stats.
     let _detached = runtime::spawn(async move {
-        let guard = guard;
-        conn::handle(stream, peer, guard.shared()).await;
+        conn::handle(stream, peer, guard).await;
     });
 }
 // ANCHOR_END: admit

@@ -14,9 +14,7 @@ use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use support::{
-    assert_no_panic, eventually, fds_below, server_bin, ServerProc, PATIENCE,
-};
+use support::{assert_no_panic, eventually, fds_below, server_bin, ServerProc, PATIENCE};
 use support::{connect, read_to_close, round_trip};
 
 /// The server's hard (and so soft) open-files limit.

@@ -21,9 +21,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{
-    assert_no_panic, env_or, raise_own_nofile, server_bin, ServerProc, PATIENCE,
-};
+use support::{assert_no_panic, env_or, raise_own_nofile, server_bin, ServerProc, PATIENCE};
 
 const BODIES: usize = 64;
 const BATCH: usize = 256 << 10;

@@ -18,20 +18,27 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::str::FromStr;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// Upper bound for anything that should take milliseconds; huge on purpose (loaded CI).
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The `server` binary cargo built for this test run (same profile as the tests).
+/// The `server` binary cargo built for this test run (same profile as the tests), or the one
+/// `SERVER_BIN` names (e.g. a release build for the load tests).
 pub fn server_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_server"))
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var_os("SERVER_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_server")),
+            PathBuf::from,
+        )
+    })
 }
 
 /// Runs the binary with `args` to completion (for argument errors, --help, ...).
@@ -506,4 +513,3 @@ pub fn assert_no_panic(server: &ServerProc) {
         .collect();
     assert!(bad.is_empty(), "server reported a panic: {bad:?}");
 }
-
