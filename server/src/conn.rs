@@ -54,10 +54,9 @@ use runtime::net::TcpStream;
 use runtime::time::{Instant, Sleep};
 
 use crate::framing::{CloseReason, Framer};
-use crate::log::{CONN, DEBUG};
 use crate::shutdown::Listener;
 use crate::stats::ActiveGuard;
-use crate::{log, pool, Shared};
+use crate::{pool, Shared};
 
 /// Reads handled back to back before the connection yields to other tasks, so that one
 /// client streaming at full speed cannot starve the rest of its worker.
@@ -105,9 +104,9 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, mut guard: ActiveGu
     // Replies are written in whole batches already; Nagle's algorithm would only add latency
     // to the last partial segment of each batch.
     if let Err(e) = stream.set_nodelay(true) {
-        log!(DEBUG, "{peer}: set_nodelay: {e}");
+        log::trace!("{peer}: set_nodelay: {e}");
     }
-    log!(CONN, "{peer}: connected");
+    log::debug!("{peer}: connected");
 
     let mut stop = shared.shutdown.listener();
     let first_deadline = shared.config.idle_timeout.map(|d| Instant::now() + d);
@@ -140,10 +139,10 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, mut guard: ActiveGu
         linger(&stream, shared).await;
     }
     match &end {
-        End::Error(e) => log!(CONN, "{peer}: closed: {e}"),
-        End::Closed(reason) => log!(CONN, "{peer}: closed: {reason}"),
-        End::IdleTimeout { .. } => log!(CONN, "{peer}: closed: idle timeout"),
-        End::Shutdown => log!(CONN, "{peer}: closed: server shutting down"),
+        End::Error(e) => log::debug!("{peer}: closed: {e}"),
+        End::Closed(reason) => log::debug!("{peer}: closed: {reason}"),
+        End::IdleTimeout { .. } => log::debug!("{peer}: closed: idle timeout"),
+        End::Shutdown => log::debug!("{peer}: closed: server shutting down"),
     }
     end
 }

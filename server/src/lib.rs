@@ -35,10 +35,9 @@
 
 #![warn(missing_docs)]
 
-pub mod log;
-
 pub mod conn;
 pub mod framing;
+pub mod logger;
 pub mod pool;
 pub mod rlimit;
 pub mod server;

@@ -33,8 +33,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use server::framing::{Framing, Limits};
-use server::log::{ALWAYS, DEBUG};
-use server::{log, Config, Shared};
+use server::{Config, Shared};
 
 /// A TCP server that answers every line with its reversal.
 ///
@@ -87,6 +86,9 @@ struct Cli {
     verbose: u8,
 }
 
+/// How long exit waits for the log to reach stderr.
+const EXIT_FLUSH: Duration = Duration::from_millis(500);
+
 fn parse_bind(s: &str) -> Result<IpAddr, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(ip);
@@ -122,11 +124,12 @@ fn parse_max_connections(s: &str) -> Result<usize, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    server::log::set_verbosity(cli.verbose);
+    server::logger::init(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
-            eprintln!("server: error: {msg}");
+            log::error!("error: {msg}");
+            server::logger::flush(EXIT_FLUSH);
             ExitCode::from(1)
         }
     }
@@ -137,11 +140,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     match server::rlimit::raise_nofile() {
         Ok(lim) => {
-            log!(DEBUG, "open files limit: {} -> {}", lim.before, lim.after);
+            log::trace!("open files limit: {} -> {}", lim.before, lim.after);
             // Listener, epoll and a few others need descriptors too.
             if lim.after < cli.max_connections as u64 + 32 {
-                log!(
-                    ALWAYS,
+                log::warn!(
                     "warning: open files limit is {} (hard limit {}), below --max-connections {}",
                     lim.after,
                     lim.hard,
@@ -149,7 +151,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Err(e) => log!(ALWAYS, "warning: cannot raise the open files limit: {e}"),
+        Err(e) => log::warn!("warning: cannot raise the open files limit: {e}"),
     }
 
     let addr = SocketAddr::new(cli.bind, cli.port);
@@ -188,11 +190,11 @@ fn run(cli: Cli) -> Result<(), String> {
 
         // Detached: the accept loop ends by itself when the shutdown broadcast fires.
         let _accept_loop = runtime::spawn(server::server::serve(listener, Arc::clone(&shared)));
-        if server::log::enabled(server::log::CONN) {
+        if log::log_enabled!(log::Level::Debug) {
             runtime::spawn(report_metrics(Duration::from_secs(5)));
         }
-        eprintln!(
-            "server: listening on {local}, {workers} worker{}, {} framing",
+        log::info!(
+            "listening on {local}, {workers} worker{}, {} framing",
             if workers == 1 { "" } else { "s" },
             shared.config.framing
         );
@@ -204,6 +206,8 @@ fn run(cli: Cli) -> Result<(), String> {
         let name = signal.map_err(|e| format!("waiting for signals: {e}"))?;
         Ok::<i32, String>(shut_down(&shared, name, shutdown_timeout).await)
     })?;
+    // The summary should reach stderr when stderr works; exit must not hang when it does not.
+    server::logger::flush(EXIT_FLUSH);
     std::process::exit(code)
 }
 
@@ -213,10 +217,7 @@ async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
     // before saying that one would be heard, or a quick second signal could be missed.
     let mut second = pin!(next_signal());
     let early = poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx))).await;
-    log!(
-        ALWAYS,
-        "{signal} received: stopping (up to {timeout:?}; signal again to exit now)"
-    );
+    log::info!("{signal} received: stopping (up to {timeout:?}; signal again to exit now)");
     shared.shutdown.trigger();
 
     let drained = async {
@@ -247,16 +248,15 @@ async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
         };
         match second_result {
             Some(Ok(name)) => {
-                log!(ALWAYS, "second {name}: exiting now");
+                log::info!("second {name}: exiting now");
                 return Poll::Ready(exit_code_for(name));
             }
-            Some(Err(e)) => log!(ALWAYS, "warning: cannot wait for a second signal: {e}"),
+            Some(Err(e)) => log::warn!("warning: cannot wait for a second signal: {e}"),
             None => {}
         }
         if let Poll::Ready(r) = drained.as_mut().poll(cx) {
             if r.is_err() {
-                log!(
-                    ALWAYS,
+                log::info!(
                     "shutdown timeout: closing {} connections",
                     shared.stats.open.load(Relaxed)
                 );
@@ -266,10 +266,16 @@ async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
         Poll::Pending
     })
     .await;
-    eprintln!(
-        "server: {}; {}",
+    // Make room for the summary in the log queue (bounded: stderr may be blocked for good).
+    server::logger::flush(EXIT_FLUSH);
+    log::info!(
+        "{}; {}{}",
         shared.stats.snapshot().summary(shared.config.framing),
-        server::stats::runtime_line(&runtime::Handle::current().metrics())
+        server::stats::runtime_line(&runtime::Handle::current().metrics()),
+        match server::logger::dropped() {
+            0 => String::new(),
+            n => format!("; {n} log lines lost (stderr full or gone)"),
+        }
     );
     code
 }
@@ -280,8 +286,7 @@ async fn report_metrics(every: Duration) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        log!(
-            server::log::CONN,
+        log::debug!(
             "{}",
             server::stats::runtime_line(&runtime::Handle::current().metrics())
         );

@@ -37,9 +37,8 @@ use std::time::Duration;
 
 use runtime::net::{TcpListener, TcpStream};
 
-use crate::log::{ALWAYS, CONN, DEBUG};
 use crate::stats::ActiveGuard;
-use crate::{conn, log, Shared};
+use crate::{conn, Shared};
 
 /// Backlog for the listening socket (the kernel caps it at `net.core.somaxconn`).
 pub const BACKLOG: i32 = 4096;
@@ -79,15 +78,15 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             Some(Ok((stream, peer))) => admit(stream, peer, &shared),
             Some(Err(e)) => {
                 if is_resource_exhaustion(&e) {
-                    log!(ALWAYS, "accept: {e}; pausing for {ACCEPT_BACKOFF:?}");
+                    log::info!("accept: {e}; pausing for {ACCEPT_BACKOFF:?}");
                     runtime::time::sleep(ACCEPT_BACKOFF).await;
                 } else {
-                    log!(DEBUG, "accept: {e}");
+                    log::trace!("accept: {e}");
                 }
             }
         }
     }
-    log!(DEBUG, "stopped accepting");
+    log::trace!("stopped accepting");
 }
 // ANCHOR_END: serve
 
@@ -108,8 +107,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
 
 fn refuse(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     shared.stats.refused.fetch_add(1, Relaxed);
-    log!(
-        CONN,
+    log::debug!(
         "{peer}: refused (--max-connections {})",
         shared.config.max_connections
     );
