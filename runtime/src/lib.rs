@@ -105,6 +105,8 @@ mod reactor;
 mod sync;
 mod sys;
 
+pub mod cancel;
+pub mod combinator;
 pub mod net;
 pub mod signal;
 pub mod task;
