@@ -1,5 +1,5 @@
 //! The reverse server: a TCP service that answers each line (or frame) with its reversal,
-//! built on the `runtime` crate. The protocol is specified in `shared/reverse-protocol.md`.
+//! built on the `runtime` crate. The protocol is specified in `server/PROTOCOL.md`.
 //!
 //! # Layout
 //!
