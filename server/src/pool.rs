@@ -70,7 +70,8 @@ pub fn out_buf() -> PooledBuf {
     }
 }
 
-/// How many (read, output) buffers the current thread's pool holds.
+/// How many (read, output) buffers the current thread's pool holds (for tests).
+#[cfg(test)]
 pub fn pooled() -> (usize, usize) {
     let len = |p: &RefCell<Vec<Vec<u8>>>| p.borrow().len();
     (

@@ -43,6 +43,7 @@ fn rev_line(line: &str) -> String {
 
 #[test]
 fn server_at_fd_limit_keeps_serving_does_not_spin_and_recovers() {
+    let started = Instant::now();
     let mut server = ServerProc::start_with(server_bin(), &["--workers", "2"], Some(LIMIT));
     // It runs under the limit we set (and could not raise it).
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
@@ -110,6 +111,13 @@ fn server_at_fd_limit_keeps_serving_does_not_spin_and_recovers() {
          accept-error log lines so far",
         served.len(),
         share * 100.0
+    );
+    // Rate-limited: one report per second (with a count), not one per failed accept.
+    let allowed = started.elapsed().as_secs() + 2;
+    assert!(
+        emfile_lines as u64 <= allowed,
+        "{emfile_lines} accept-error lines in {:?}: not rate-limited",
+        started.elapsed()
     );
     assert!(
         share < 0.25,
