@@ -210,7 +210,10 @@ mod tests {
         let token = CancellationToken::new();
         let waker = Waker::from(std::sync::Arc::new(CountWakes(AtomicUsize::new(0))));
         let mut w = Box::pin(token.cancelled());
-        assert!(w.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(w
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
         assert_eq!(token.inner.lock().len(), 1);
         drop(w);
         assert_eq!(token.inner.lock().len(), 0);
@@ -263,7 +266,10 @@ mod loom_tests {
             t.join().unwrap();
             if first.is_pending() {
                 assert!(woken.0.load(SeqCst), "pending but never woken");
-                assert!(fut.as_mut().poll(&mut Context::from_waker(&waker)).is_ready());
+                assert!(fut
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_ready());
             }
         });
     }

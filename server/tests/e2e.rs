@@ -1,6 +1,6 @@
 //! End-to-end tests of the `server` binary: the real process, real sockets, real signals.
 //!
-//! Each test starts its own server on a kernel-chosen port (see `server_support`), so tests
+//! Each test starts its own server on a kernel-chosen port (see `support`), so tests
 //! run in parallel without sharing state. Nothing here sleeps to synchronise: a test waits
 //! for bytes it expects, for a line on the server's stderr, or for the process to exit, each
 //! with a deadline far longer than it should ever take.

@@ -123,6 +123,7 @@ impl Deadline {
     }
 }
 
+// ANCHOR: poll_expired
 impl Future for Deadline {
     type Output = ();
 
@@ -144,6 +145,7 @@ impl Future for Deadline {
         }
     }
 }
+// ANCHOR_END: poll_expired
 
 #[cfg(all(test, not(loom)))]
 mod tests {
@@ -155,10 +157,16 @@ mod tests {
         let rt = crate::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {
             let mut never = Deadline::at(None);
-            let won = race(async { (&mut never).await; "deadline" }, async {
-                crate::time::sleep(Duration::from_millis(5)).await;
-                "sleep"
-            })
+            let won = race(
+                async {
+                    (&mut never).await;
+                    "deadline"
+                },
+                async {
+                    crate::time::sleep(Duration::from_millis(5)).await;
+                    "sleep"
+                },
+            )
             .await;
             assert_eq!(won, "sleep");
         });
@@ -172,19 +180,39 @@ mod tests {
             let start = Instant::now();
             let mut d = Deadline::after(Some(Duration::from_millis(5)));
             // Armed at 5 ms by a first poll that cannot complete yet.
-            let _ = race(async { (&mut d).await; false }, async { true }).await;
+            let _ = race(
+                async {
+                    (&mut d).await;
+                    false
+                },
+                async { true },
+            )
+            .await;
             d.extend(Duration::from_millis(30));
             (&mut d).await;
             assert!(start.elapsed() >= Duration::from_millis(30));
 
             // Earlier: an armed timer an hour away is brought forward.
             let mut d = Deadline::after(Some(Duration::from_secs(3600)));
-            let _ = race(async { (&mut d).await; false }, async { true }).await;
+            let _ = race(
+                async {
+                    (&mut d).await;
+                    false
+                },
+                async { true },
+            )
+            .await;
             d.set(Some(Instant::now() + Duration::from_millis(5)));
-            let won = race(async { (&mut d).await; true }, async {
-                crate::time::sleep(Duration::from_secs(60)).await;
-                false
-            })
+            let won = race(
+                async {
+                    (&mut d).await;
+                    true
+                },
+                async {
+                    crate::time::sleep(Duration::from_secs(60)).await;
+                    false
+                },
+            )
             .await;
             assert!(won, "the earlier deadline fired first");
         });

@@ -433,7 +433,7 @@ pub fn fds_below(pid: u32, limit: u64) -> usize {
         .count()
 }
 
-/// A running `server` process: `server_support::Server` plus what the fault tests need.
+/// A running `server` process: `Server` plus what the fault tests need.
 pub struct ServerProc(Server);
 
 impl std::ops::Deref for ServerProc {
