@@ -23,7 +23,7 @@
 //! spinning; everything else (a connection reset before it was accepted, ...) is just logged.
 //!
 //! When the shutdown signal fires the loop returns and drops the listener: new connections are
-//! refused by the kernel from then on, while existing ones finish (see [`crate::conn`]).
+//! refused by the kernel from then on, while existing ones finish (see the `conn` module).
 
 use std::io;
 use std::net::SocketAddr;

@@ -21,7 +21,7 @@ use crate::time::{sleep_until, Sleep};
 /// timeout needs no second code path.
 ///
 /// Await it by mutable reference (`(&mut deadline).await`), typically inside
-/// [`race`](super::race), so it can be awaited again after it was moved:
+/// [`race`](super::race()), so it can be awaited again after it was moved:
 ///
 /// ```
 /// use std::time::{Duration, Instant};

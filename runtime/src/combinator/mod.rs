@@ -1,5 +1,5 @@
 //! Small combinators for writing services as ordinary `async` code: wait for whichever of
-//! several things happens first ([`race`]), and a deadline that can move while it is being
+//! several things happens first ([`race()`]), and a deadline that can move while it is being
 //! waited for ([`Deadline`]).
 //!
 //! Together with [`CancellationToken`](crate::cancel::CancellationToken) they cover what a
