@@ -62,7 +62,14 @@ const READS_PER_YIELD: u32 = 16;
 
 /// During shutdown, how often a lingering connection checks whether the client has
 /// acknowledged everything (the kernel has no readiness event for that).
-const SHUTDOWN_ACK_POLL: Duration = Duration::from_millis(5);
+const SHUTDOWN_ACK_POLL: Duration = Duration::from_millis(10);
+
+/// During shutdown, a lingering connection whose client has acknowledged everything is closed
+/// once the client has also sent nothing for this long. Input arriving *after* the close would
+/// make the kernel answer with a reset, and a reset destroys whatever the client has received
+/// but not read yet; a client still sending is therefore waited for (until it closes, or the
+/// shutdown timeout).
+const SHUTDOWN_QUIET: Duration = Duration::from_millis(250);
 
 /// How a connection ended.
 #[derive(Debug)]
@@ -281,7 +288,8 @@ fn progress(idle: &mut Deadline, shared: &Shared) {
 ///
 /// Closing a socket with unread input makes the kernel send a reset and throw away the
 /// replies still queued for the client, so the socket is only closed once nothing is left to
-/// lose: the client closed, or (during shutdown) every byte we sent was acknowledged. The wait
+/// lose: the client closed, or (during shutdown) every byte we sent was acknowledged and the
+/// client has stopped sending ([`SHUTDOWN_QUIET`]). The wait
 /// is bounded by time, never by how much the client sends: `config.linger` normally; during
 /// shutdown, the binary's `--shutdown-timeout` (the process exits then).
 async fn linger(stream: &TcpStream, shared: &Shared) {
@@ -290,9 +298,13 @@ async fn linger(stream: &TcpStream, shared: &Shared) {
         return;
     }
     let deadline = Instant::now() + shared.config.linger;
-    while discard_input(stream) {
+    let mut last_input = Instant::now();
+    while let Some(discarded) = discard_input(stream) {
+        if discarded > 0 {
+            last_input = Instant::now();
+        }
         if shared.shutdown.is_cancelled() {
-            if unacknowledged(stream) == Some(0) {
+            if last_input.elapsed() >= SHUTDOWN_QUIET && unacknowledged(stream) == Some(0) {
                 return;
             }
             // No readiness event says "acknowledged": look again shortly.
@@ -321,17 +333,18 @@ async fn linger(stream: &TcpStream, shared: &Shared) {
 }
 // ANCHOR_END: linger
 
-/// Reads and throws away everything the socket has. `false` once the client closed (or the
-/// connection failed): nothing more will come.
-fn discard_input(stream: &TcpStream) -> bool {
+/// Reads and throws away everything the socket has; returns how many bytes. `None` once the
+/// client closed (or the connection failed): nothing more will come.
+fn discard_input(stream: &TcpStream) -> Option<usize> {
     let mut buf = pool::read_buf();
+    let mut discarded = 0;
     loop {
         match stream.try_read(&mut buf) {
-            Ok(0) => return false,
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+            Ok(0) => return None,
+            Ok(n) => discarded += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Some(discarded),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => return None,
         }
     }
 }

@@ -1,8 +1,10 @@
-//! Bulk data through the real (release-built) `server` over 64 pipelining connections, every
+//! Bulk data through the real `server` over 64 pipelining connections, every
 //! reply verified: zero mismatches, zero drops, nothing extra.
 //!
 //! `RELIABILITY_BYTES` sets the total request volume (default 1 GiB: about 5 s against the
-//! release server on a two-core machine; set it lower on a slower one).
+//! release server on a two-core machine; set it lower on a slower one). Run it against the
+//! release build (`SERVER_BIN=target/release/server`, as `.ci/run` does): against the debug
+//! build it measures the debug build.
 //! `RELIABILITY_CONNS_GIB` sets the number of connections (default 64).
 //!
 //! The client is two threads per connection with blocking sockets: a writer that streams
@@ -259,7 +261,7 @@ fn bulk_bytes_over_64_pipelining_connections_every_reply_verified() {
     let mib = bytes_sent as f64 / f64::from(1 << 20);
     println!(
         "bulk: {bytes_sent} bytes ({mib:.0} MiB) in {lines_sent} lines over {conns} pipelining \
-         connections to the release server, every reply verified in {took:.1?} ({:.0} MiB/s \
+         connections to the server, every reply verified in {took:.1?} ({:.0} MiB/s \
          each way): {} mismatches, {} drops, {} extra bytes",
         mib / took.as_secs_f64(),
         total_report.mismatches,
