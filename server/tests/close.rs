@@ -47,6 +47,15 @@ fn writer(s: &TcpStream, data: Vec<u8>, written: Arc<AtomicU64>) -> thread::Join
     })
 }
 
+/// Whether reply bytes are waiting, unread, in the client's socket.
+fn replies_waiting(s: &TcpStream) -> bool {
+    s.set_nonblocking(true).expect("nonblocking");
+    let mut byte = [0u8; 1];
+    let waiting = matches!(s.peek(&mut byte), Ok(n) if n > 0);
+    s.set_nonblocking(false).expect("blocking");
+    waiting
+}
+
 /// `MiB` of further pipelined lines after the point where the server closes.
 fn trailing_input(mib: usize) -> Vec<u8> {
     b"after the close: must be read and discarded, never answered\n"
@@ -109,6 +118,13 @@ fn sigterm_with_replies_in_flight_and_input_queued_loses_no_reply() {
         assert!(
             eventually(PATIENCE, || written.load(Ordering::Relaxed) >= 2 << 20),
             "run {run}: the client could not send 2 MiB"
+        );
+        // The socket buffers alone can take 2 MiB: make sure the server has accepted the
+        // connection and is answering (a connection still in the listen queue at shutdown is
+        // never accepted, and the kernel resets it).
+        assert!(
+            eventually(PATIENCE, || replies_waiting(&c)),
+            "run {run}: no reply arrived"
         );
         server.signal(libc::SIGTERM);
         let got = read_to_eof(&mut c, &format!("run {run}"));

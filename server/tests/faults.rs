@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 
 use support::*;
 
@@ -61,11 +61,19 @@ fn sighup_is_a_graceful_stop() {
 #[test]
 fn second_signal_may_be_a_different_one() {
     let mut server = Server::start(&["--shutdown-timeout", "600"]);
-    let c = server.connect();
-    // A client that never reads nor closes keeps the shutdown waiting; its writer blocks
-    // (and fails once the server is gone).
-    let mut w = c.try_clone().expect("clone");
-    std::thread::spawn(move || w.write_all(&b"no one reads these replies\n".repeat(100_000)));
+    // A client that never reads nor closes keeps the shutdown waiting: it sends until the
+    // server stops reading from it (its replies cannot be delivered).
+    let mut c = server.connect();
+    c.set_write_timeout(Some(std::time::Duration::from_secs(3)))
+        .expect("write timeout");
+    let chunk = b"no one reads these replies\n".repeat(2000);
+    loop {
+        match c.write(&chunk) {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(e) => panic!("stuck client write: {e}"),
+        }
+    }
     server.signal(libc::SIGHUP);
     server
         .wait_for_line(|l| l.contains("SIGHUP received"), PATIENCE)
