@@ -50,10 +50,7 @@ impl Rng {
 /// The reference model of one reply, written independently of the servers' code: reverse
 /// `char`s if UTF-8, else bytes.
 pub fn model_reverse(content: &[u8]) -> Vec<u8> {
-    match std::str::from_utf8(content) {
-        Ok(s) => s.chars().rev().collect::<String>().into_bytes(),
-        Err(_) => content.iter().rev().copied().collect(),
-    }
+    server::framing::reversed(content)
 }
 
 /// One random line's content, 8–120 bytes: 75% of lines plain ASCII, 23% with some 2-, 3- and

@@ -1,4 +1,4 @@
-//! The `line` framing of the reverse protocol (see `shared/reverse-protocol.md`), as a pure
+//! The `line` framing of the reverse protocol (see `server/PROTOCOL.md`), as a pure
 //! function over byte buffers. Used by `raw_epoll_server`, `tokio_server` and, as the reference
 //! model, by the load generator that checks every reply.
 
@@ -16,31 +16,11 @@ pub enum Action {
 pub const MAX_LINE: usize = 65536;
 
 /// Appends `content` reversed to `out`: by `char`s when it is valid UTF-8, else by bytes.
+///
+/// The comparison servers use the `server` crate's own reversal, so the benchmark compares
+/// runtimes, not reversal code.
 pub fn reverse_into(content: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.extend_from_slice(content);
-    let rev = &mut out[start..];
-    rev.reverse();
-    if content.is_ascii() || std::str::from_utf8(content).is_err() {
-        return;
-    }
-    // Valid UTF-8 with multi-byte chars: after reversing all bytes, each multi-byte char
-    // reads "continuation bytes, then its lead byte"; put each such run back in order.
-    let mut i = 0;
-    while i < rev.len() {
-        if rev[i] < 0x80 {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < rev.len() && rev[j] & 0xC0 == 0x80 {
-            j += 1;
-        }
-        // `j` is the lead byte (valid UTF-8 guarantees one follows its continuations).
-        let end = (j + 1).min(rev.len());
-        rev[i..end].reverse();
-        i = end;
-    }
+    server::framing::reverse_content(content, out);
 }
 
 /// The error line sent for a too-long line.
@@ -106,12 +86,7 @@ mod tests {
         v
     }
 
-    fn model(s: &[u8]) -> Vec<u8> {
-        match std::str::from_utf8(s) {
-            Ok(t) => t.chars().rev().collect::<String>().into_bytes(),
-            Err(_) => s.iter().rev().copied().collect(),
-        }
-    }
+    use server::framing::reversed as model;
 
     #[test]
     fn reversal() {

@@ -111,6 +111,8 @@ mod reactor;
 mod sync;
 mod sys;
 
+pub mod cancel;
+pub mod combinator;
 pub mod io;
 pub mod net;
 pub mod signal;

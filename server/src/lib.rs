@@ -1,5 +1,5 @@
 //! The reverse server: a TCP service that answers each line (or frame) with its reversal,
-//! built on the `runtime` crate. The protocol is specified in `shared/reverse-protocol.md`.
+//! built on the `runtime` crate. The protocol is specified in `server/PROTOCOL.md`.
 //!
 //! # Layout
 //!
@@ -7,14 +7,18 @@
 //! the pieces can be tested on their own and reused by the benchmarks:
 //!
 //! - [`framing`]: the protocol as pure, synchronous decoders over byte buffers. No sockets,
-//!   no time; exhaustively unit- and property-tested.
-//! - [`conn`]: one connection, as a plain `async fn` over a `TcpStream`: wait until readable
-//!   holding no buffer, read everything there is, decode, write the batched replies, repeat.
-//! - [`server`]: the accept loop, `--max-connections`, and binding.
-//! - [`pool`]: per-thread read/output buffer pools, so idle connections own no buffers.
-//! - [`shutdown`]: the broadcast that tells the accept loop and connections to finish.
+//!   no time; exhaustively unit- and property-tested. Public, with the reversal oracle
+//!   ([`framing::reversed`]) the tests and the benchmark check replies against.
+//! - `conn` (private): one connection, as plain `async` code over a `TcpStream`: wait until
+//!   readable holding no buffer, read everything there is, decode, write the batched replies,
+//!   repeat; then close without losing a reply.
+//! - [`server`]: binding, the accept loop and `--max-connections`.
+//! - `pool` (private): per-thread read/output buffer pools, so idle connections own no buffers.
 //! - [`stats`]: counters for the exit summary.
+//! - [`logger`]: the `log` backend that keeps stderr from ever affecting the service.
 //! - [`rlimit`]: raising the open-files limit at start-up.
+//!
+//! Only what the binary needs is public besides [`framing`].
 //!
 //! # Running one in-process
 //!
@@ -35,21 +39,18 @@
 
 #![warn(missing_docs)]
 
-pub mod log;
-
-pub mod conn;
+mod conn;
 pub mod framing;
-pub mod pool;
+pub mod logger;
+mod pool;
 pub mod rlimit;
 pub mod server;
-pub mod shutdown;
 pub mod stats;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use framing::{Framing, Limits};
-use shutdown::Shutdown;
+use runtime::cancel::CancellationToken;
 use stats::Stats;
 
 /// Default `--max-connections`.
@@ -58,9 +59,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default `--shutdown-timeout`.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a connection closed by the server keeps reading (and discarding) what the client
-/// still sends, so that the close does not turn into a reset that could destroy replies the
-/// client has not read yet. See [`conn`].
+/// Default `--linger`: how long a connection closed by the server keeps reading (and
+/// discarding) what the client still sends, so that the close does not turn into a reset that
+/// could destroy replies the client has not read yet.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
 
 /// Everything that shapes how connections are served.
@@ -74,7 +75,7 @@ pub struct Config {
     pub max_connections: usize,
     /// Close connections that make no progress for this long; `None` never does.
     pub idle_timeout: Option<Duration>,
-    /// Upper bound on the lingering close (see [`DEFAULT_LINGER`]).
+    /// Upper bound on the lingering close outside shutdown (see [`DEFAULT_LINGER`]).
     pub linger: Duration,
 }
 
@@ -97,8 +98,8 @@ pub struct Shared {
     pub config: Config,
     /// Counters for the summary.
     pub stats: Stats,
-    /// Fired on SIGINT/SIGTERM.
-    pub shutdown: Arc<Shutdown>,
+    /// Cancelled on SIGINT, SIGTERM or SIGHUP: the accept loop and every connection finish.
+    pub shutdown: CancellationToken,
 }
 
 impl Shared {
@@ -107,7 +108,7 @@ impl Shared {
         Shared {
             config,
             stats: Stats::default(),
-            shutdown: Arc::new(Shutdown::new()),
+            shutdown: CancellationToken::new(),
         }
     }
 }

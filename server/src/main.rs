@@ -7,40 +7,44 @@
 //! 2. Raise `RLIMIT_NOFILE` (warn if even the hard limit is below `--max-connections`).
 //! 3. Bind, still without a runtime, so "address in use" exits 1 with one line.
 //! 4. Build the runtime with `--workers` threads, start the accept loop, and subscribe to
-//!    SIGINT and SIGTERM *before* printing the startup line: whoever waits for that line (a
-//!    person, a test) may signal the process right after reading it.
+//!    SIGINT, SIGTERM and SIGHUP *before* printing the startup line: whoever waits for that
+//!    line (a person, a test) may signal the process right after reading it.
 //!
 //! # Shutdown
 //!
-//! The first SIGINT/SIGTERM fires the [`server::shutdown::Shutdown`] broadcast: the accept
-//! loop stops, and every connection answers what it has received and closes. The main task
-//! waits until no connection is open or `--shutdown-timeout` passes, prints the summary and
-//! exits 0. A second signal during that wait prints the summary and exits at once.
+//! The first SIGINT, SIGTERM or SIGHUP (the terminal went away) cancels the shared
+//! [`CancellationToken`](runtime::cancel::CancellationToken): the accept loop stops, and every
+//! connection answers what it has received and closes without losing a reply (see
+//! `server/PROTOCOL.md`). The main task waits until no connection is open or
+//! `--shutdown-timeout` passes, prints the summary and exits 0. A second signal of any of the
+//! three during that wait prints the summary and exits at once with 128 + its number.
+//!
+//! Other signals keep their default action: SIGPIPE is ignored (Rust's start-up code does
+//! that; a write to a closed socket is an error of that connection), SIGUSR1, SIGUSR2 and
+//! SIGALRM end the process at once without a summary, SIGQUIT ends it with a core dump.
 //!
 //! The process leaves with `std::process::exit` rather than by dropping the runtime: the
 //! connections still open after the timeout are meant to be cut off, not waited for.
 
-use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::pin::pin;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use clap::Parser;
+use runtime::combinator::race;
+use runtime::signal::{signal, Signal, SignalKind};
 
 use server::framing::{Framing, Limits};
-use server::log::{ALWAYS, DEBUG};
-use server::{log, Config, Shared};
+use server::{Config, Shared};
 
 /// A TCP server that answers every line with its reversal.
 ///
 /// Lines end in LF or CR LF; each gets back its content reversed (by character if it is
 /// UTF-8, else by byte) with the same terminator. A line `exit` closes the connection.
-/// `--framing` selects the binary alternatives. SIGINT or SIGTERM stops the server
+/// `--framing` selects the binary alternatives. SIGINT, SIGTERM or SIGHUP stops the server
 /// gracefully; a second one stops it at once.
 #[derive(Parser, Debug)]
 #[command(version)]
@@ -75,17 +79,28 @@ struct Cli {
     max_connections: usize,
 
     /// Close connections idle this many seconds (fractions allowed; 0 = never)
-    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_secs,
+          allow_negative_numbers = true)]
     idle_timeout: Duration,
 
-    /// After SIGINT/SIGTERM, exit at the latest after this many seconds
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    /// After SIGINT/SIGTERM/SIGHUP, exit at the latest after this many seconds
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
+          allow_negative_numbers = true)]
     shutdown_timeout: Duration,
+
+    /// After closing a connection, read (and discard) what the client still sends for up to
+    /// this many seconds, so the close cannot destroy replies in flight
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs,
+          allow_negative_numbers = true)]
+    linger: Duration,
 
     /// Log more (-v: every connection, -vv: debugging details)
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 }
+
+/// How long exit waits for the log to reach stderr.
+const EXIT_FLUSH: Duration = Duration::from_millis(500);
 
 fn parse_bind(s: &str) -> Result<IpAddr, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
@@ -105,6 +120,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if secs < 0.0 {
+        return Err(format!("`{s}`: a number of seconds must not be negative"));
+    }
     // A bound keeps `Duration::from_secs_f64` (and deadline arithmetic) far from overflow.
     if !(0.0..=1e9).contains(&secs) {
         return Err(format!("`{s}` is out of range (0 to 1e9 seconds)"));
@@ -122,11 +140,12 @@ fn parse_max_connections(s: &str) -> Result<usize, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    server::log::set_verbosity(cli.verbose);
+    server::logger::init(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
-            eprintln!("server: error: {msg}");
+            log::error!("error: {msg}");
+            server::logger::flush(EXIT_FLUSH);
             ExitCode::from(1)
         }
     }
@@ -137,11 +156,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     match server::rlimit::raise_nofile() {
         Ok(lim) => {
-            log!(DEBUG, "open files limit: {} -> {}", lim.before, lim.after);
+            log::trace!("open files limit: {} -> {}", lim.before, lim.after);
             // Listener, epoll and a few others need descriptors too.
             if lim.after < cli.max_connections as u64 + 32 {
-                log!(
-                    ALWAYS,
+                log::warn!(
                     "warning: open files limit is {} (hard limit {}), below --max-connections {}",
                     lim.after,
                     lim.hard,
@@ -149,7 +167,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 );
             }
         }
-        Err(e) => log!(ALWAYS, "warning: cannot raise the open files limit: {e}"),
+        Err(e) => log::warn!("warning: cannot raise the open files limit: {e}"),
     }
 
     let addr = SocketAddr::new(cli.bind, cli.port);
@@ -173,7 +191,7 @@ fn run(cli: Cli) -> Result<(), String> {
         },
         max_connections: cli.max_connections,
         idle_timeout: (!cli.idle_timeout.is_zero()).then_some(cli.idle_timeout),
-        ..Config::default()
+        linger: cli.linger,
     };
     let shared = Arc::new(Shared::new(config));
     let shutdown_timeout = cli.shutdown_timeout;
@@ -182,94 +200,69 @@ fn run(cli: Cli) -> Result<(), String> {
         let listener = runtime::net::TcpListener::from_std(listener)
             .map_err(|e| format!("cannot register the listener: {e}"))?;
 
-        let mut first_signal = pin!(next_signal());
-        // Poll once so that the signal handlers are in place before anyone is told we run.
-        let early = poll_fn(|cx| Poll::Ready(first_signal.as_mut().poll(cx))).await;
+        // Subscribed before anyone is told we run: a signal from then on is never missed.
+        let mut signals = Signals::new().map_err(|e| format!("cannot handle signals: {e}"))?;
 
-        // Detached: the accept loop ends by itself when the shutdown broadcast fires.
+        // Detached: the accept loop ends by itself when the shutdown token is cancelled.
         let _accept_loop = runtime::spawn(server::server::serve(listener, Arc::clone(&shared)));
-        if server::log::enabled(server::log::CONN) {
+        if log::log_enabled!(log::Level::Debug) {
             runtime::spawn(report_metrics(Duration::from_secs(5)));
         }
-        eprintln!(
-            "server: listening on {local}, {workers} worker{}, {} framing",
+        log::info!(
+            "listening on {local}, {workers} worker{}, {} framing",
             if workers == 1 { "" } else { "s" },
             shared.config.framing
         );
 
-        let signal = match early {
-            Poll::Ready(s) => s,
-            Poll::Pending => first_signal.await,
-        };
-        let name = signal.map_err(|e| format!("waiting for signals: {e}"))?;
-        Ok::<i32, String>(shut_down(&shared, name, shutdown_timeout).await)
+        let first = signals.next().await;
+        Ok::<i32, String>(shut_down(&shared, &mut signals, first, shutdown_timeout).await)
     })?;
+    // The summary should reach stderr when stderr works; exit must not hang when it does not.
+    server::logger::flush(EXIT_FLUSH);
     std::process::exit(code)
 }
 
 /// Drains connections after the first signal; returns the exit code.
-async fn shut_down(shared: &Shared, signal: &str, timeout: Duration) -> i32 {
-    // `ctrl_c()`/`terminate()` count from their first poll: subscribe to the second signal
-    // before saying that one would be heard, or a quick second signal could be missed.
-    let mut second = pin!(next_signal());
-    let early = poll_fn(|cx| Poll::Ready(second.as_mut().poll(cx))).await;
-    log!(
-        ALWAYS,
-        "{signal} received: stopping (up to {timeout:?}; signal again to exit now)"
+async fn shut_down(shared: &Shared, signals: &mut Signals, first: i32, timeout: Duration) -> i32 {
+    log::info!(
+        "{} received: stopping (up to {timeout:?}; signal again to exit now)",
+        signal_name(first)
     );
-    shared.shutdown.trigger();
+    shared.shutdown.cancel();
 
     let drained = async {
-        while shared.stats.active.load(Relaxed) > 0 {
+        while shared.stats.open.load(Relaxed) > 0 {
             // Polling is fine here: it runs only during shutdown, for a few seconds at most.
             runtime::time::sleep(Duration::from_millis(10)).await;
         }
     };
-    let mut drained = pin!(runtime::time::timeout(timeout, drained));
-    // The second-signal future must not be polled again once it has completed (with an
-    // error: then only the timeout or the drain can end the wait).
-    let mut second_live = early.is_pending();
-    let mut early = match early {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
-    };
-    let code = poll_fn(|cx| {
-        let second_result = match early.take() {
-            Some(r) => Some(r),
-            None if second_live => match second.as_mut().poll(cx) {
-                Poll::Ready(r) => {
-                    second_live = false;
-                    Some(r)
-                }
-                Poll::Pending => None,
-            },
-            None => None,
-        };
-        match second_result {
-            Some(Ok(name)) => {
-                log!(ALWAYS, "second {name}: exiting now");
-                return Poll::Ready(exit_code_for(name));
-            }
-            Some(Err(e)) => log!(ALWAYS, "warning: cannot wait for a second signal: {e}"),
-            None => {}
-        }
-        if let Poll::Ready(r) = drained.as_mut().poll(cx) {
-            if r.is_err() {
-                log!(
-                    ALWAYS,
+    let code = race(
+        async {
+            let second = signals.next().await;
+            log::info!("second {}: exiting now", signal_name(second));
+            128 + second
+        },
+        async {
+            if runtime::time::timeout(timeout, drained).await.is_err() {
+                log::info!(
                     "shutdown timeout: closing {} connections",
-                    shared.stats.active.load(Relaxed)
+                    shared.stats.open.load(Relaxed)
                 );
             }
-            return Poll::Ready(0);
-        }
-        Poll::Pending
-    })
+            0
+        },
+    )
     .await;
-    eprintln!(
-        "server: {}; {}",
+    // Make room for the summary in the log queue (bounded: stderr may be blocked for good).
+    server::logger::flush(EXIT_FLUSH);
+    log::info!(
+        "{}; {}{}",
         shared.stats.snapshot().summary(shared.config.framing),
-        server::stats::runtime_line(&runtime::Handle::current().metrics())
+        server::stats::runtime_line(&runtime::Handle::current().metrics()),
+        match server::logger::dropped() {
+            0 => String::new(),
+            n => format!("; {n} log lines lost (stderr full or gone)"),
+        }
     );
     code
 }
@@ -280,33 +273,62 @@ async fn report_metrics(every: Duration) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        log!(
-            server::log::CONN,
+        log::debug!(
             "{}",
             server::stats::runtime_line(&runtime::Handle::current().metrics())
         );
     }
 }
 
-/// Resolves with the name of the first SIGINT or SIGTERM to arrive.
-async fn next_signal() -> io::Result<&'static str> {
-    let mut int = pin!(runtime::signal::ctrl_c());
-    let mut term = pin!(runtime::signal::terminate());
-    poll_fn(|cx| {
-        if let Poll::Ready(r) = int.as_mut().poll(cx) {
-            return Poll::Ready(r.map(|()| "SIGINT"));
-        }
-        term.as_mut().poll(cx).map(|r| r.map(|()| "SIGTERM"))
-    })
-    .await
+/// The signals that stop the server, each counted from subscription on.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
 }
 
-/// The conventional status of a process ended by `signal`: 128 + its number.
-fn exit_code_for(signal: &str) -> i32 {
-    128 + if signal == "SIGINT" {
-        libc::SIGINT
-    } else {
-        libc::SIGTERM
+impl Signals {
+    fn new() -> io::Result<Signals> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::Interrupt)?,
+            terminate: signal(SignalKind::Terminate)?,
+            hangup: signal(SignalKind::Hangup)?,
+        })
+    }
+
+    /// Waits for the next of them; returns its number.
+    async fn next(&mut self) -> i32 {
+        let Signals {
+            interrupt,
+            terminate,
+            hangup,
+        } = self;
+        race(
+            async {
+                interrupt.recv().await;
+                libc::SIGINT
+            },
+            race(
+                async {
+                    terminate.recv().await;
+                    libc::SIGTERM
+                },
+                async {
+                    hangup.recv().await;
+                    libc::SIGHUP
+                },
+            ),
+        )
+        .await
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "signal",
     }
 }
 

@@ -9,6 +9,15 @@
 //! buffer ([`crate::conn`]), takes one here when the socket is readable, and gives it back (by
 //! dropping the [`PooledBuf`]) as soon as the socket is drained.
 //!
+//! # Measured against plain allocation
+//!
+//! With `Vec`s allocated per wake-up instead (a zeroed 16 KiB read buffer, a fresh output
+//! buffer), the benchmark suite's `throughput` run (`cargo run --release -p bench -- --only
+//! throughput,latency --runs 3`, one server worker, on a shared two-core machine, so noisy)
+//! measured 0.507 s of server CPU per million replies against tokio's 0.463; with the pool,
+//! 0.442 against tokio's 0.473, and a lower median latency (58 against 69 µs). Zeroing and
+//! allocating 16 KiB per readable event is what the pool saves, so it stays.
+//!
 //! # How
 //!
 //! Each thread keeps two small stacks, one of read buffers (always exactly [`READ_BUF_SIZE`]
@@ -70,7 +79,8 @@ pub fn out_buf() -> PooledBuf {
     }
 }
 
-/// How many (read, output) buffers the current thread's pool holds.
+/// How many (read, output) buffers the current thread's pool holds (for tests).
+#[cfg(test)]
 pub fn pooled() -> (usize, usize) {
     let len = |p: &RefCell<Vec<Vec<u8>>>| p.borrow().len();
     (

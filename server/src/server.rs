@@ -23,29 +23,29 @@
 //! spinning; everything else (a connection reset before it was accepted, ...) is just logged.
 //!
 //! When the shutdown signal fires the loop returns and drops the listener: new connections are
-//! refused by the kernel from then on, while existing ones finish (see [`crate::conn`]).
+//! refused by the kernel from then on, while existing ones finish (see the `conn` module).
 
-use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::pin::pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use runtime::combinator::race;
 use runtime::net::{TcpListener, TcpStream};
 
-use crate::log::{ALWAYS, CONN, DEBUG};
 use crate::stats::ActiveGuard;
-use crate::{conn, log, Shared};
+use crate::{conn, Shared};
 
 /// Backlog for the listening socket (the kernel caps it at `net.core.somaxconn`).
 pub const BACKLOG: i32 = 4096;
 
 /// How long to pause accepting after running out of descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// At most one log line per this long about running out of descriptors or memory.
+const EXHAUSTION_REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// Binds a non-blocking listening socket at `addr` with a [`BACKLOG`]-deep queue.
 pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -62,32 +62,58 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 // ANCHOR: serve
 /// Accepts connections until the shutdown signal fires, serving each in its own task.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut stop = shared.shutdown.listener();
+    let mut exhausted = RateLimit::default();
     loop {
-        let accepted = {
-            let mut accept = pin!(listener.accept());
-            poll_fn(|cx| {
-                if stop.poll_triggered(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                accept.as_mut().poll(cx).map(Some)
-            })
-            .await
-        };
+        // The shutdown signal is polled first: once it fires, no further connection is taken.
+        let accepted = race(
+            async {
+                shared.shutdown.cancelled().await;
+                None
+            },
+            async { Some(listener.accept().await) },
+        )
+        .await;
         match accepted {
             None => break,
             Some(Ok((stream, peer))) => admit(stream, peer, &shared),
             Some(Err(e)) => {
                 if is_resource_exhaustion(&e) {
-                    log!(ALWAYS, "accept: {e}; pausing for {ACCEPT_BACKOFF:?}");
+                    if let Some(times) = exhausted.report(Instant::now()) {
+                        log::warn!(
+                            "accept: {e} ({times}x in the last {EXHAUSTION_REPORT_EVERY:?}); \
+                             pausing {ACCEPT_BACKOFF:?} after each"
+                        );
+                    }
                     runtime::time::sleep(ACCEPT_BACKOFF).await;
                 } else {
-                    log!(DEBUG, "accept: {e}");
+                    log::trace!("accept: {e}");
                 }
             }
         }
     }
-    log!(DEBUG, "stopped accepting");
+    log::trace!("stopped accepting");
+}
+
+/// Turns a burst of identical errors into one report per [`EXHAUSTION_REPORT_EVERY`].
+#[derive(Debug, Default)]
+struct RateLimit {
+    last_report: Option<Instant>,
+    /// Occurrences since the last report, this one included.
+    count: u64,
+}
+
+impl RateLimit {
+    /// Counts one occurrence; `Some(count)` when it is time to report that many.
+    fn report(&mut self, now: Instant) -> Option<u64> {
+        self.count += 1;
+        match self.last_report {
+            Some(last) if now.duration_since(last) < EXHAUSTION_REPORT_EVERY => None,
+            _ => {
+                self.last_report = Some(now);
+                Some(std::mem::take(&mut self.count))
+            }
+        }
+    }
 }
 // ANCHOR_END: serve
 
@@ -101,16 +127,14 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>) {
     // The JoinHandle is dropped: connections are detached, and their end is observed through
     // the guard (count of open connections) and the stats.
     let _detached = runtime::spawn(async move {
-        let guard = guard;
-        conn::handle(stream, peer, guard.shared()).await;
+        conn::handle(stream, peer, guard).await;
     });
 }
 // ANCHOR_END: admit
 
 fn refuse(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     shared.stats.refused.fetch_add(1, Relaxed);
-    log!(
-        CONN,
+    log::debug!(
         "{peer}: refused (--max-connections {})",
         shared.config.max_connections
     );
@@ -132,3 +156,24 @@ fn is_resource_exhaustion(e: &io::Error) -> bool {
     )
 }
 // ANCHOR_END: is_resource_exhaustion
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exhaustion_is_reported_once_per_period_with_a_count() {
+        let mut limit = RateLimit::default();
+        let t0 = Instant::now();
+        assert_eq!(
+            limit.report(t0),
+            Some(1),
+            "the first one is reported at once"
+        );
+        for i in 1..25 {
+            assert_eq!(limit.report(t0 + Duration::from_millis(40 * i)), None);
+        }
+        assert_eq!(limit.report(t0 + EXHAUSTION_REPORT_EVERY), Some(25));
+        assert_eq!(limit.report(t0 + EXHAUSTION_REPORT_EVERY * 3), Some(1));
+    }
+}

@@ -18,8 +18,11 @@ pub struct Stats {
     pub connections: AtomicU64,
     /// Connections refused because of `--max-connections`.
     pub refused: AtomicU64,
-    /// Connections open right now.
+    /// Connections being served right now (what `--max-connections` limits).
     pub active: AtomicUsize,
+    /// Connections whose socket is still open: those being served plus those in their
+    /// lingering close. Shutdown waits for this to reach zero.
+    pub open: AtomicUsize,
     /// Lines, frames or chunks answered.
     pub replies: AtomicU64,
     /// Bytes read from clients.
@@ -39,6 +42,8 @@ pub struct Snapshot {
     pub refused: u64,
     /// See [`Stats::active`].
     pub active: usize,
+    /// See [`Stats::open`].
+    pub open: usize,
     /// See [`Stats::replies`].
     pub replies: u64,
     /// See [`Stats::bytes_in`].
@@ -56,6 +61,7 @@ impl Stats {
             connections: self.connections.load(Relaxed),
             refused: self.refused.load(Relaxed),
             active: self.active.load(Relaxed),
+            open: self.open.load(Relaxed),
             replies: self.replies.load(Relaxed),
             bytes_in: self.bytes_in.load(Relaxed),
             bytes_out: self.bytes_out.load(Relaxed),
@@ -88,7 +94,7 @@ impl Snapshot {
             self.connections,
             self.refused,
             self.idle_timeouts,
-            self.active,
+            self.open,
             self.replies,
             framing.unit(),
             self.bytes_in,
@@ -122,27 +128,47 @@ pub fn runtime_line(m: &runtime::RuntimeMetrics) -> String {
     )
 }
 
-/// Counts one connection as active for as long as it lives.
+/// Counts one connection as active (and open) for as long as it lives; [`end_service`]
+/// frees its `--max-connections` slot earlier, when the service ends and only the lingering
+/// close is left.
+///
+/// [`end_service`]: ActiveGuard::end_service
 #[derive(Debug)]
-pub struct ActiveGuard(Arc<crate::Shared>);
+pub struct ActiveGuard {
+    shared: Arc<crate::Shared>,
+    serving: bool,
+}
 
 impl ActiveGuard {
     /// Marks one more connection active. Call only from the accept loop.
     pub fn new(shared: Arc<crate::Shared>) -> ActiveGuard {
         shared.stats.active.fetch_add(1, Relaxed);
+        shared.stats.open.fetch_add(1, Relaxed);
         shared.stats.connections.fetch_add(1, Relaxed);
-        ActiveGuard(shared)
+        ActiveGuard {
+            shared,
+            serving: true,
+        }
+    }
+
+    /// The service is over: the connection no longer counts against `--max-connections`,
+    /// though its socket stays open (and counted in `open`) until the guard is dropped.
+    pub fn end_service(&mut self) {
+        if std::mem::replace(&mut self.serving, false) {
+            self.shared.stats.active.fetch_sub(1, Relaxed);
+        }
     }
 
     /// The shared server state, which the guard keeps alive.
     pub fn shared(&self) -> &Arc<crate::Shared> {
-        &self.0
+        &self.shared
     }
 }
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0.stats.active.fetch_sub(1, Relaxed);
+        self.end_service();
+        self.shared.stats.open.fetch_sub(1, Relaxed);
     }
 }
 

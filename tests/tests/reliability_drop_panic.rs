@@ -9,7 +9,6 @@
 
 mod reliability_support;
 mod runtime_support;
-mod server_support;
 
 use std::future::Future;
 use std::pin::Pin;

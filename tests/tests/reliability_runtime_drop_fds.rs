@@ -11,7 +11,6 @@
 
 mod reliability_support;
 mod runtime_support;
-mod server_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};

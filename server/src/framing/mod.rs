@@ -1,7 +1,7 @@
 //! The protocol, as pure functions over byte buffers.
 //!
 //! Everything the reverse protocol says about bytes lives here, and nothing here knows about
-//! sockets, tasks or time. The connection handler ([`crate::conn`]) reads whatever the kernel
+//! sockets, tasks or time. The connection handler (`conn`) reads whatever the kernel
 //! has, hands the bytes to a [`Framer`], writes what the framer appended to its output buffer,
 //! and closes the connection when the framer says so. Keeping the two apart lets the protocol be
 //! tested exhaustively (see the property tests in each submodule) without a single socket.
@@ -36,7 +36,7 @@ pub mod reverse;
 pub use chunk::ChunkFramer;
 pub use length::LengthFramer;
 pub use line::LineFramer;
-pub use reverse::reverse_content;
+pub use reverse::{reverse_content, reversed};
 
 use std::fmt;
 use std::str::FromStr;

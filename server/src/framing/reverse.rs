@@ -36,9 +36,37 @@ pub fn reverse_content(content: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The reply the protocol prescribes for one line's `content`, written as plainly as possible.
+///
+/// This is the reference ("oracle") that every test and the benchmark's load generator check
+/// replies against. It allocates and is slower than [`reverse_content`], which is what the
+/// server uses; the property test below holds the two to the same answers.
+///
+/// ```
+/// use server::framing::reversed;
+/// assert_eq!(reversed("héllo".as_bytes()), "olléh".as_bytes());
+/// assert_eq!(reversed(b"a\xffb"), b"b\xffa");
+/// ```
+pub fn reversed(content: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(content) {
+        Ok(text) => text.chars().rev().collect::<String>().into_bytes(),
+        Err(_) => content.iter().rev().copied().collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::reverse_content;
+    use super::{reverse_content, reversed};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fast_reversal_matches_the_oracle(bytes in proptest::collection::vec(any::<u8>(), 0..64),
+                                            text in "\\PC{0,32}") {
+            prop_assert_eq!(rev(&bytes), reversed(&bytes));
+            prop_assert_eq!(rev(text.as_bytes()), reversed(text.as_bytes()));
+        }
+    }
 
     fn rev(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

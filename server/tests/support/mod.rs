@@ -3,8 +3,8 @@
 //! The tests run the real binary as a child process, exactly as a user would, and talk to it
 //! with blocking `std` sockets (so they test the server, not the runtime's client side).
 //!
-//! - [`server_bin`] builds the binary once per test process with the same `cargo` that runs
-//!   the tests, and finds it next to the test executable (`target/<profile>/server`).
+//! - [`server_bin`] is the binary cargo built for these tests (`CARGO_BIN_EXE_server`): no
+//!   test runs `cargo build` itself.
 //! - [`Server`] starts it on port 0 and learns the real address from the startup line on
 //!   stderr, so there is no window in which another process could take "our" free port. A
 //!   thread keeps reading stderr (so a chatty server never blocks on a full pipe) and lets a
@@ -18,8 +18,10 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -27,43 +29,16 @@ use std::time::{Duration, Instant};
 /// Upper bound for anything that should take milliseconds; huge on purpose (loaded CI).
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
-/// `target/<profile>` of the running test executable (`target/<profile>/deps/<test>`).
-pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test executable is in target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// Runs `cargo build -p server` (with the `cargo` that runs the tests) and returns the
-/// binary's path: the tests' profile, or `--release`.
-pub fn build_server(release: bool) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "server", "--bin", "server", "--quiet"]);
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build -p server");
-    assert!(status.success(), "cargo build -p server failed: {status}");
-    let dir = profile_dir();
-    let bin = if release {
-        dir.parent()
-            .expect("target dir")
-            .join("release")
-            .join("server")
-    } else {
-        dir.join("server")
-    };
-    assert!(bin.exists(), "server binary not found at {}", bin.display());
-    bin
-}
-
-/// Path of the `server` binary of the tests' profile, built on first use.
+/// The `server` binary cargo built for this test run (same profile as the tests), or the one
+/// `SERVER_BIN` names (e.g. a release build for the load tests).
 pub fn server_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_server(profile_dir().file_name().is_some_and(|n| n == "release")))
+    BIN.get_or_init(|| {
+        std::env::var_os("SERVER_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_server")),
+            PathBuf::from,
+        )
+    })
 }
 
 /// Runs the binary with `args` to completion (for argument errors, --help, ...).
@@ -324,17 +299,14 @@ pub fn exchange_and_close(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
 pub fn round_trip(s: &mut TcpStream, line: &str) -> String {
     s.write_all(format!("{line}\n").as_bytes())
         .expect("write line");
-    let want = line.chars().rev().collect::<String>() + "\n";
+    let want = String::from_utf8(reversed(line.as_bytes())).expect("utf-8") + "\n";
     let got = read_n(s, want.len());
     String::from_utf8(got).expect("utf-8 reply")
 }
 
 /// The reply the protocol prescribes for one line's content.
 pub fn reversed(content: &[u8]) -> Vec<u8> {
-    match std::str::from_utf8(content) {
-        Ok(s) => s.chars().rev().collect::<String>().into_bytes(),
-        Err(_) => content.iter().rev().copied().collect(),
-    }
+    server::framing::reversed(content)
 }
 
 /// `n` pipelined lines `"<text> 0\n"`, `"<text> 1\n"`, ... and the replies the server
@@ -377,20 +349,6 @@ pub fn raise_own_nofile() -> u64 {
     lim.rlim_cur
 }
 
-/// Checks that an external command exists, failing the test with an install hint if not.
-pub fn require_tool(tool: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{tool}` is not installed; this test needs it: apt-get install -y {package}"
-    );
-}
-
 /// Writes `data` on a thread (so the caller can read replies at the same time).
 pub fn write_in_background(
     s: &TcpStream,
@@ -428,4 +386,130 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
         }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+// ---- What the fault and load tests (`reliability_*`) need on top. ----
+
+/// A knob from the environment, or `default`.
+pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid value")),
+        Err(_) => default,
+    }
+}
+
+/// CPU time (user + system, all threads) process `pid` has used so far.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // The command name (field 2) is in parentheses and may contain spaces: split after it.
+    let rest = &stat[stat.rfind(')').expect("')' in /proc/PID/stat") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100);
+    Duration::from_secs_f64(ticks as f64 / hz as f64)
+}
+
+/// Number of open file descriptors of process `pid`.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read /proc/PID/fd")
+        .count()
+}
+
+/// Number of open file descriptors of process `pid` whose number is below `limit`.
+pub fn fds_below(pid: u32, limit: u64) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read /proc/PID/fd")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .filter(|&fd| fd < limit)
+        .count()
+}
+
+/// A running `server` process: `Server` plus what the fault tests need.
+pub struct ServerProc(Server);
+
+impl std::ops::Deref for ServerProc {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ServerProc {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.0
+    }
+}
+
+impl ServerProc {
+    /// Starts `server 0 <args>` (the binary of the tests' profile).
+    pub fn start(args: &[&str]) -> ServerProc {
+        ServerProc::start_with(server_bin(), args, None)
+    }
+
+    /// Starts `bin 0 <args>`; with `nofile = Some(n)` the child runs with both the soft and
+    /// the hard `RLIMIT_NOFILE` at `n` (the server raises its soft limit to the hard one at
+    /// start-up, so only a lower hard limit really constrains it).
+    pub fn start_with(bin: &Path, args: &[&str], nofile: Option<u64>) -> ServerProc {
+        let mut cmd = Command::new(bin);
+        cmd.arg("0").args(args);
+        if let Some(n) = nofile {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            // SAFETY: the closure runs in the forked child before exec and only calls
+            // setrlimit(2), an async-signal-safe system call, on a value it owns; it neither
+            // allocates nor takes locks.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        ServerProc(Server::spawn(cmd, args))
+    }
+
+    /// CPU time used so far (user + system).
+    pub fn cpu_time(&self) -> Duration {
+        cpu_time(self.pid())
+    }
+
+    /// Open file descriptors.
+    pub fn fd_count(&self) -> usize {
+        fd_count(self.pid())
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Sends SIGTERM and waits (up to `limit`) for the exit; returns the status.
+    pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        self.sigterm();
+        self.wait_exit(limit)
+    }
+}
+
+/// Asserts that the server printed nothing that looks like a panic.
+pub fn assert_no_panic(server: &ServerProc) {
+    let lines = server.stderr_lines();
+    let bad: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("panicked") || l.contains("RUST_BACKTRACE"))
+        .collect();
+    assert!(bad.is_empty(), "server reported a panic: {bad:?}");
 }

@@ -1,8 +1,10 @@
-//! Bulk data through the real (release-built) `server` over 64 pipelining connections, every
+//! Bulk data through the real `server` over 64 pipelining connections, every
 //! reply verified: zero mismatches, zero drops, nothing extra.
 //!
 //! `RELIABILITY_BYTES` sets the total request volume (default 1 GiB: about 5 s against the
-//! release server on a two-core machine; set it lower on a slower one).
+//! release server on a two-core machine; set it lower on a slower one). Run it against the
+//! release build (`SERVER_BIN=target/release/server`, as `.ci/run` does): against the debug
+//! build it measures the debug build.
 //! `RELIABILITY_CONNS_GIB` sets the number of connections (default 64).
 //!
 //! The client is two threads per connection with blocking sockets: a writer that streams
@@ -13,8 +15,7 @@
 //! in advance) followed by the reversed header: checking costs a `memcmp`, even in a debug
 //! build. A lost, duplicated, reordered or corrupted line shows up as a mismatch.
 
-mod reliability_support;
-mod server_support;
+mod support;
 
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -22,9 +23,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reliability_support::{
-    assert_no_panic, env_or, raise_own_nofile, release_server_bin, ServerProc, PATIENCE,
-};
+use support::{assert_no_panic, env_or, raise_own_nofile, server_bin, ServerProc, PATIENCE};
 
 const BODIES: usize = 64;
 const BATCH: usize = 256 << 10;
@@ -46,13 +45,6 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-fn reverse_line(content: &[u8]) -> Vec<u8> {
-    match std::str::from_utf8(content) {
-        Ok(s) => s.chars().rev().collect::<String>().into_bytes(),
-        Err(_) => content.iter().rev().copied().collect(),
     }
 }
 
@@ -87,7 +79,7 @@ fn make_bodies() -> Vec<Body> {
             if k % 4 == 3 {
                 content.push(0xff); // surely invalid UTF-8
             }
-            let reversed = reverse_line(&content);
+            let reversed = server::framing::reversed(&content);
             assert_eq!(reversed.len(), content.len());
             Body {
                 content,
@@ -208,12 +200,13 @@ fn read_side(
 }
 
 #[test]
+#[ignore = "soak: run by .ci/run"]
 fn bulk_bytes_over_64_pipelining_connections_every_reply_verified() {
     let total: u64 = env_or("RELIABILITY_BYTES", 1u64 << 30);
     let conns: usize = env_or("RELIABILITY_CONNS_GIB", 64);
     raise_own_nofile();
     let bodies = Arc::new(make_bodies());
-    let bin = release_server_bin();
+    let bin = server_bin();
     let mut server = ServerProc::start_with(bin, &["--workers", "2"], None);
     let addr: SocketAddr = server.addr;
     let per_conn = total.div_ceil(conns as u64);
@@ -268,7 +261,7 @@ fn bulk_bytes_over_64_pipelining_connections_every_reply_verified() {
     let mib = bytes_sent as f64 / f64::from(1 << 20);
     println!(
         "bulk: {bytes_sent} bytes ({mib:.0} MiB) in {lines_sent} lines over {conns} pipelining \
-         connections to the release server, every reply verified in {took:.1?} ({:.0} MiB/s \
+         connections to the server, every reply verified in {took:.1?} ({:.0} MiB/s \
          each way): {} mismatches, {} drops, {} extra bytes",
         mib / took.as_secs_f64(),
         total_report.mismatches,
