@@ -290,9 +290,9 @@ struct Signals {
 impl Signals {
     fn new() -> io::Result<Signals> {
         Ok(Signals {
-            interrupt: signal(SignalKind::Interrupt)?,
-            terminate: signal(SignalKind::Terminate)?,
-            hangup: signal(SignalKind::Hangup)?,
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
         })
     }
 
