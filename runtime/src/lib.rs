@@ -99,6 +99,8 @@
 #![warn(rust_2018_idioms)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod context;
+mod coop;
 mod executor;
 mod metrics;
 mod reactor;

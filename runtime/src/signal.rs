@@ -86,9 +86,8 @@ pub struct Signal {
 /// # unsafe fn libc_raise_sighup() { extern "C" { fn raise(sig: i32) -> i32; } unsafe { raise(1) }; }
 /// ```
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let reactor = crate::executor::context::with_current("runtime::signal::signal", |h| {
-        h.shared.reactor.clone()
-    });
+    let reactor =
+        crate::context::with_current("runtime::signal::signal", |h| h.shared.reactor.clone());
     let signum = kind.number();
     sys::install(signum)?;
     reactor.watch_signals()?;

@@ -14,8 +14,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::context;
 use super::Handle;
+use crate::context;
 use crate::sync::{lock, Arc, Condvar, Mutex};
 use crate::task::raw::{new_task, Notified, RawTask, Schedule};
 use crate::JoinHandle;
@@ -74,7 +74,7 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
         let f = self.0.take().expect("blocking task polled twice");
         // A blocking closure may do anything for as long as it likes; the
         // cooperative budget is for async tasks.
-        super::coop::unconstrained();
+        crate::coop::unconstrained();
         Poll::Ready(f())
     }
 }

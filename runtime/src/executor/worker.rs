@@ -34,13 +34,10 @@ use super::idle::Idle;
 use super::park::Parker;
 use super::queue::{self, Local};
 use super::Shared;
+use crate::metrics::METRICS;
 use crate::sync::Ordering;
 use crate::task::raw::Notified;
 use std::sync::Arc;
-
-/// Whether counters are kept: always, except in the `--cfg runtime_no_metrics`
-/// build that exists only to measure what keeping them costs.
-pub(crate) const METRICS: bool = !cfg!(runtime_no_metrics);
 
 /// Ticks between checks of the inject queue before the local queue, at first.
 /// Retuned at every check so that the checks happen about every

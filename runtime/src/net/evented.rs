@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::task::{ready, Context, Poll};
 
-use crate::executor::coop;
+use crate::coop;
 use crate::reactor::{shutdown_error, Direction, ReadyEvent, Registration};
 
 pub(crate) struct Evented<T: AsRawFd> {
@@ -16,9 +16,8 @@ pub(crate) struct Evented<T: AsRawFd> {
 impl<T: AsRawFd> Evented<T> {
     /// Registers `io` with the current runtime's reactor.
     pub(crate) fn new(io: T, initially_ready: bool) -> io::Result<Evented<T>> {
-        let reactor = crate::executor::context::with_current("creating a socket", |h| {
-            h.shared.reactor.clone()
-        });
+        let reactor =
+            crate::context::with_current("creating a socket", |h| h.shared.reactor.clone());
         let registration = reactor.register(io.as_raw_fd(), initially_ready)?;
         Ok(Evented {
             io: Some(io),

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use crate::executor::worker::METRICS;
+use crate::metrics::METRICS;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::sys::epoll::{Epoll, Event, INTEREST};
 use crate::sys::eventfd::EventFd;

@@ -38,7 +38,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    crate::executor::context::with_current("runtime::spawn", |h| h.spawn(future))
+    crate::context::with_current("runtime::spawn", |h| h.spawn(future))
 }
 
 /// Runs a blocking closure on the runtime's blocking pool and returns a handle
@@ -60,7 +60,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    crate::executor::context::with_current("runtime::spawn_blocking", |h| h.spawn_blocking(f))
+    crate::context::with_current("runtime::spawn_blocking", |h| h.spawn_blocking(f))
 }
 
 /// Yields to the scheduler once: the task goes to the back of its worker's
@@ -106,8 +106,7 @@ impl Future for YieldNow {
         // workers, the reactor): a task yielding in a loop then cannot keep
         // remote tasks waiting. Elsewhere, wake at once; the harness re-queues
         // a task that woke itself at the back of the queue.
-        let deferred =
-            crate::executor::context::with_worker(|w| w.is_some_and(|w| w.defer(cx.waker())));
+        let deferred = crate::context::with_worker(|w| w.is_some_and(|w| w.defer(cx.waker())));
         if !deferred {
             cx.waker().wake_by_ref();
         }

@@ -327,7 +327,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let waker = borrowed_waker(ptr);
     let mut cx = Context::from_waker(&waker);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        crate::executor::coop::reset_budget();
+        crate::coop::reset_budget();
         // SAFETY: we hold RUNNING, so we have exclusive access to the stage;
         // the future never moves out of its heap cell (it is pinned there).
         cell.stage.with_mut(|stage| match unsafe { &mut *stage } {

@@ -14,7 +14,8 @@ use std::task::{ready, Context, Poll, Waker};
 
 pub use std::time::{Duration, Instant};
 
-use crate::executor::{coop, Handle};
+use crate::coop;
+use crate::executor::Handle;
 use crate::reactor::timers::TimerKey;
 use std::sync::Arc;
 
@@ -126,7 +127,7 @@ impl Sleep {
 
     fn reactor(&mut self) -> &Arc<crate::reactor::Reactor> {
         self.reactor.get_or_insert_with(|| {
-            crate::executor::context::with_current(
+            crate::context::with_current(
                 "a timer (`sleep`, `timeout`, `interval`)",
                 |h: &Handle| h.shared.reactor.clone(),
             )

@@ -5,8 +5,8 @@
 
 use std::cell::{Cell, RefCell};
 
-use super::worker::WorkerContext;
-use super::Handle;
+use crate::executor::worker::WorkerContext;
+use crate::executor::Handle;
 
 thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };

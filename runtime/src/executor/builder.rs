@@ -1,0 +1,220 @@
+//! Configuring a runtime, and starting its threads.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::blocking::BlockingPool;
+use super::idle::Idle;
+use super::inject::Inject;
+use super::owned::OwnedTasks;
+use super::worker::{self, Core, WorkerContext};
+use super::{park, Flavor, Handle, Remote, Runtime, Shared};
+use crate::context;
+use crate::metrics::WorkerMetrics;
+use crate::reactor::Reactor;
+use crate::sync::{lock, AtomicBool, Mutex};
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = runtime::Builder::new()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    flavor: Flavor,
+    worker_threads: Option<usize>,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    thread_name: String,
+    stack_size: Option<usize>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A multi-threaded, work-stealing runtime with one worker per core.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new().build().unwrap();
+    /// rt.block_on(async {});
+    /// ```
+    pub fn new() -> Builder {
+        Builder {
+            flavor: Flavor::MultiThread,
+            worker_threads: None,
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+            thread_name: "runtime-worker".into(),
+            stack_size: None,
+        }
+    }
+
+    /// A single-threaded runtime: tasks run on the thread that calls
+    /// [`Runtime::block_on`], interleaved with the `block_on` future. For
+    /// tests and tiny tools; spawned tasks still need to be `Send`.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build().unwrap();
+    /// let caller = std::thread::current().id();
+    /// let ran_on = rt.block_on(async { runtime::spawn(async { std::thread::current().id() }).await });
+    /// assert_eq!(ran_on.unwrap(), caller);
+    /// ```
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            flavor: Flavor::CurrentThread,
+            ..Builder::new()
+        }
+    }
+
+    /// Number of worker threads (multi-threaded flavour). Defaults to the
+    /// number of available cores.
+    ///
+    /// # Panics
+    /// If `n` is zero.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.metrics().workers, 3);
+    /// ```
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Upper bound on threads of the blocking pool (default 512).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new().max_blocking_threads(4).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before exiting
+    /// (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Builder::new().thread_keep_alive(Duration::from_secs(1)).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn thread_keep_alive(&mut self, d: Duration) -> &mut Self {
+        self.keep_alive = d;
+        self
+    }
+
+    /// Name given to the runtime's threads (default `runtime-worker`).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new().thread_name("svc").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     runtime::spawn(async { std::thread::current().name().map(String::from) }).await.unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("svc"));
+    /// ```
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Stack size of the runtime's threads (default: the platform's).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new().thread_stack_size(4 << 20).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Creates the runtime: the epoll instance, and the worker threads
+    /// (multi-threaded flavour).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new().build().expect("could not start the runtime");
+    /// # drop(rt);
+    /// ```
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let workers = match self.flavor {
+            Flavor::CurrentThread => 1,
+            Flavor::MultiThread => self.worker_threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }),
+        };
+        let reactor = Arc::new(Reactor::new()?);
+        let mut remotes = Vec::with_capacity(workers);
+        let mut cores = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (steal, local) = worker::new_queue();
+            let (parker, unparker) = park::pair(Some(reactor.clone()));
+            remotes.push(Remote {
+                steal,
+                unparker,
+                metrics: WorkerMetrics::default(),
+            });
+            cores.push(Core::new(index, local, parker));
+        }
+        let shared = Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            inject: Inject::new(),
+            idle: Idle::new(workers),
+            owned: OwnedTasks::new(workers),
+            reactor,
+            blocking: BlockingPool::new(
+                self.max_blocking_threads,
+                self.keep_alive,
+                format!("{}-blocking", self.thread_name),
+                self.stack_size,
+            ),
+            cores: Mutex::new(Vec::new()),
+            core_waiters: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            flavor: self.flavor,
+        });
+        let handle = Handle { shared };
+        let mut runtime = Runtime::new_unstarted(handle.clone());
+        match self.flavor {
+            Flavor::CurrentThread => *lock(&handle.shared.cores) = cores,
+            Flavor::MultiThread => {
+                for core in cores {
+                    let mut builder = std::thread::Builder::new().name(self.thread_name.clone());
+                    if let Some(size) = self.stack_size {
+                        builder = builder.stack_size(size);
+                    }
+                    let h = handle.clone();
+                    let thread = builder
+                        .spawn(move || run_worker_thread(h, core))
+                        .map_err(|e| crate::sys::context(e, "spawning a worker thread"))?;
+                    // On error, `runtime` is dropped and shuts the others down.
+                    runtime.threads.push(thread);
+                }
+            }
+        }
+        Ok(runtime)
+    }
+}
+
+fn run_worker_thread(handle: Handle, core: Box<Core>) {
+    let _runtime = context::enter_runtime(handle.clone());
+    let cx = WorkerContext::new(handle.shared.clone(), None);
+    let _worker = context::enter_worker(&cx);
+    let mut core = cx.run(core);
+    WorkerContext::drain(&mut core);
+}

@@ -1,0 +1,110 @@
+//! `block_on` for the current-thread flavour: the calling thread takes the
+//! runtime's only core and runs the worker loop itself, interleaved with its
+//! future. A second thread calling `block_on` meanwhile waits for its own
+//! future or for the core, whichever comes first.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::block_on::ThreadWaker;
+use super::park::Unparker;
+use super::worker::{self, WorkerContext};
+use super::Shared;
+use crate::context;
+use crate::coop;
+use crate::sync::lock;
+
+/// Wakes the current-thread `block_on` future: sets a flag and unparks the
+/// (only) worker, which is this thread, wherever it sleeps.
+struct MainWaker {
+    woken: std::sync::atomic::AtomicBool,
+    unparker: Unparker,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.unparker.unpark();
+    }
+}
+
+/// Puts the core back for the next `block_on` when dropped (also on unwind).
+struct CoreReturn<'a> {
+    shared: &'a Arc<Shared>,
+    cx: &'a WorkerContext,
+}
+
+impl Drop for CoreReturn<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.cx.core.borrow_mut().take() {
+            lock(&self.shared.cores).push(core);
+        }
+        for w in lock(&self.shared.core_waiters).drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// `block_on` for the current-thread flavour: this thread is the worker; it
+/// alternates between the future and the run queue, and sleeps in the reactor.
+pub(super) fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+    let mut future = pin!(future);
+    loop {
+        let core = lock(&shared.cores).pop();
+        let Some(core) = core else {
+            // Another thread is running this runtime's `block_on`: wait for our
+            // future or for the core, whichever comes first.
+            coop::unconstrained();
+            let parker = ThreadWaker::new();
+            let waker = Waker::from(parker.clone());
+            lock(&shared.core_waiters).push(waker.clone());
+            if lock(&shared.cores).is_empty() {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    return out;
+                }
+                parker.wait();
+            }
+            continue;
+        };
+        let main = std::sync::Arc::new(MainWaker {
+            woken: std::sync::atomic::AtomicBool::new(true),
+            unparker: shared.remotes[0].unparker.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let cx = WorkerContext::new(shared.clone(), Some(core));
+        let _worker = context::enter_worker(&cx);
+        let _return = CoreReturn { shared, cx: &cx };
+        let is_woken = || main.woken.load(std::sync::atomic::Ordering::SeqCst);
+        loop {
+            if main.woken.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                coop::reset_budget();
+                if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    return out;
+                }
+            }
+            let mut core = match cx.core.borrow_mut().take() {
+                Some(core) => core,
+                None => unreachable!("current-thread core missing"),
+            };
+            let mut worked = true;
+            for _ in 0..worker::EVENT_INTERVAL {
+                let (c, w) = cx.step(core);
+                core = c;
+                worked = w;
+                if !worked || is_woken() {
+                    break;
+                }
+            }
+            if !worked && !is_woken() {
+                core = cx.park(core, &is_woken);
+            }
+            *cx.core.borrow_mut() = Some(core);
+        }
+    }
+}
