@@ -43,14 +43,17 @@ impl ThreadWaker {
     }
 }
 
-/// `block_on` for the multi-threaded flavour: poll, sleep until woken, repeat.
+/// `block_on` for the multi-threaded flavour: poll (with a budget), sleep until
+/// woken, repeat.
 pub(super) fn block_on_parked<F: Future>(future: F) -> F::Output {
-    coop::unconstrained();
     let parker = ThreadWaker::new();
     let waker = Waker::from(parker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
+        // Budgeted like a task's poll: an always-ready future gets woken and
+        // polled again, which gives `timeout` around it a chance to fire.
+        coop::reset_budget();
         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
             return out;
         }

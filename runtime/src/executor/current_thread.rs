@@ -51,27 +51,49 @@ impl Drop for CoreReturn<'_> {
     }
 }
 
+/// Takes this thread's entry off the list of threads waiting for the core.
+fn remove_waiter(shared: &Shared, waker: &Waker) {
+    lock(&shared.core_waiters).retain(|w| !w.will_wake(waker));
+}
+
 /// `block_on` for the current-thread flavour: this thread is the worker; it
 /// alternates between the future and the run queue, and sleeps in the reactor.
 pub(super) fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
     let mut future = pin!(future);
+    // Created on the first wait for the core, and registered at most once at a
+    // time: the list is drained (and every entry woken) when the core comes
+    // back, so a thread re-registers only after that, never per wake-up of
+    // its own future.
+    let mut waiting: Option<(Arc<ThreadWaker>, Waker)> = None;
     loop {
         let core = lock(&shared.cores).pop();
         let Some(core) = core else {
             // Another thread is running this runtime's `block_on`: wait for our
             // future or for the core, whichever comes first.
-            coop::unconstrained();
-            let parker = ThreadWaker::new();
-            let waker = Waker::from(parker.clone());
-            lock(&shared.core_waiters).push(waker.clone());
+            let (parker, waker) = waiting.get_or_insert_with(|| {
+                let parker = ThreadWaker::new();
+                let waker = Waker::from(parker.clone());
+                (parker, waker)
+            });
+            {
+                let mut waiters = lock(&shared.core_waiters);
+                if !waiters.iter().any(|w| w.will_wake(waker)) {
+                    waiters.push(waker.clone());
+                }
+            }
             if lock(&shared.cores).is_empty() {
-                if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                coop::reset_budget();
+                if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(waker)) {
+                    remove_waiter(shared, waker);
                     return out;
                 }
                 parker.wait();
             }
             continue;
         };
+        if let Some((_, waker)) = waiting.take() {
+            remove_waiter(shared, &waker);
+        }
         let main = std::sync::Arc::new(MainWaker {
             woken: std::sync::atomic::AtomicBool::new(true),
             unparker: shared.remotes[0].unparker.clone(),
@@ -106,5 +128,57 @@ pub(super) fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F
             }
             *cx.core.borrow_mut() = Some(core);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::mpsc;
+    use std::task::{Context, Poll};
+
+    use crate::sync::lock;
+    use crate::Builder;
+
+    /// Wakes itself and returns `Pending` `n` times, then completes.
+    struct YieldTimes(usize);
+
+    impl Future for YieldTimes {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 == 0 {
+                return Poll::Ready(());
+            }
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_thread_waiting_for_the_core_keeps_one_waiter_entry() {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            // Holds the core until released.
+            let holder = s.spawn(|| {
+                rt.block_on(async move {
+                    started_tx.send(()).unwrap();
+                    crate::spawn_blocking(move || release_rx.recv())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                })
+            });
+            started_rx.recv().unwrap();
+            // Every wake of this future used to push one more waker.
+            rt.block_on(YieldTimes(10_000));
+            let entries = lock(&rt.handle().shared.core_waiters).len();
+            release_tx.send(()).unwrap();
+            holder.join().unwrap();
+            assert!(entries <= 1, "{entries} waiter entries for one thread");
+        });
     }
 }

@@ -136,11 +136,6 @@ impl Drop for Runtime {
         for remote in shared.remotes.iter() {
             remote.unparker.unpark();
         }
-        // Wake `block_on` callers waiting for the core (they hold `&self`, so
-        // there are none, but stay robust).
-        for w in lock(&shared.core_waiters).drain(..) {
-            w.wake();
-        }
         let me = std::thread::current().id();
         for thread in self.threads.drain(..) {
             // A runtime dropped from one of its own workers cannot join itself.

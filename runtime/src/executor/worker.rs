@@ -29,6 +29,7 @@
 //! local queue directly (see [`super::Shared::schedule_task`]).
 
 use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 
 use super::idle::Idle;
 use super::park::Parker;
@@ -155,6 +156,51 @@ impl Core {
     }
 }
 
+/// While the core sits in the context for the reactor or deferred wake-ups
+/// (`in_park` set, the parker lent out), user wakers run; one may panic. On
+/// drop, also while unwinding, this gives the parker back and clears
+/// `in_park`, so the core that a current-thread `block_on` hands to the next
+/// caller (or that a worker resumes with) is whole: losing the parker there
+/// used to end in `unreachable!("parker missing")` at the next park.
+struct ParkScope<'a> {
+    cx: &'a WorkerContext,
+    parker: Option<Parker>,
+}
+
+impl Drop for ParkScope<'_> {
+    fn drop(&mut self) {
+        let Ok(mut slot) = self.cx.core.try_borrow_mut() else {
+            return;
+        };
+        if let Some(core) = slot.as_mut() {
+            core.in_park = false;
+            if let Some(parker) = self.parker.take() {
+                core.parker = Some(parker);
+            }
+        }
+    }
+}
+
+/// A user waker panicking out of the reactor while this worker is listed as
+/// parked: take it off the list on the way out, as a normal wake-up would, so
+/// the worker is not counted asleep while it runs (and not listed twice at
+/// its next park). Disarmed with `mem::forget` on the normal path.
+struct LeaveIdleOnUnwind<'a> {
+    cx: &'a WorkerContext,
+    index: usize,
+}
+
+impl Drop for LeaveIdleOnUnwind<'_> {
+    fn drop(&mut self) {
+        let searching = !self.cx.shared.idle.unpark_worker_by_id(self.index);
+        if let Ok(mut slot) = self.cx.core.try_borrow_mut() {
+            if let Some(core) = slot.as_mut() {
+                core.is_searching = searching;
+            }
+        }
+    }
+}
+
 pub(crate) fn new_queue() -> (queue::Steal, Local) {
     queue::new()
 }
@@ -240,18 +286,31 @@ impl WorkerContext {
         // without notifying anyone from inside the loop.
         core.in_park = true;
         self.put_core(core);
+        let scope = ParkScope {
+            cx: self,
+            parker: None,
+        };
         // Wake outside the borrow (a waker may be foreign code), then give
         // the vector back so its capacity is reused: no allocation per round.
+        // A waker that panics must not cost the tasks after it their wake-up:
+        // wake them all, then let the first panic continue.
         let mut wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+        let mut panicked = None;
         for w in wakers.drain(..) {
-            w.wake();
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| w.wake())) {
+                panicked.get_or_insert(payload);
+            }
         }
         let mut list = self.deferred.borrow_mut();
         if list.is_empty() {
             *list = wakers;
         }
-        let mut core = self.take_core();
-        core.in_park = false;
+        drop(list);
+        drop(scope);
+        if let Some(payload) = panicked {
+            panic::resume_unwind(payload);
+        }
+        let core = self.take_core();
         if core.should_notify_others() {
             self.shared.notify_parked();
         }
@@ -270,7 +329,24 @@ impl WorkerContext {
     }
 
     /// The worker thread's loop; returns the core at shutdown.
-    pub(crate) fn run(&self, mut core: Box<Core>) -> Box<Core> {
+    ///
+    /// Task panics are caught by the task harness; what can still unwind to
+    /// here is foreign code the worker calls outside a task: a user's waker
+    /// panicking in the reactor's wake loop or among the deferred wake-ups.
+    /// The worker must outlive it, so it resumes its loop with the core it
+    /// left in the context (where every such call site keeps it, with its
+    /// parker: see `ParkScope`). The panic hook has already reported it.
+    pub(crate) fn run(&self, core: Box<Core>) -> Box<Core> {
+        let mut core = core;
+        loop {
+            match panic::catch_unwind(AssertUnwindSafe(|| self.run_loop(core))) {
+                Ok(core) => return core,
+                Err(_) => core = self.take_core(),
+            }
+        }
+    }
+
+    fn run_loop(&self, mut core: Box<Core>) -> Box<Core> {
         while !self.shared.is_shutdown() {
             let (c, worked) = self.step(core);
             core = c;
@@ -415,11 +491,16 @@ impl WorkerContext {
         };
         core.in_park = true;
         self.put_core(core);
-        let r = f(&parker);
-        let mut core = self.take_core();
-        core.in_park = false;
-        core.parker = Some(parker);
-        (core, r)
+        let scope = ParkScope {
+            cx: self,
+            parker: Some(parker),
+        };
+        let r = match &scope.parker {
+            Some(parker) => f(parker),
+            None => unreachable!("set just above"),
+        };
+        drop(scope);
+        (self.take_core(), r)
     }
 
     // ANCHOR: worker_park
@@ -452,7 +533,9 @@ impl WorkerContext {
                 core.is_searching = !idle.unpark_worker_by_id(index);
                 return core;
             }
+            let unwind = LeaveIdleOnUnwind { cx: self, index };
             let (c, ()) = self.with_parker(core, |p| p.park());
+            std::mem::forget(unwind);
             core = c;
             if core.has_tasks() {
                 // The reactor handed us work.

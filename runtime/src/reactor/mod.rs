@@ -178,7 +178,7 @@ impl Reactor {
 
     /// Tries to become the thread that drives the reactor.
     pub(crate) fn try_lock_driver(&self) -> Option<MutexGuard<'_, Driver>> {
-        self.driver.try_lock().ok()
+        crate::sync::try_lock(&self.driver)
     }
 
     /// Rings the doorbell: makes a blocked `epoll_wait` return.
