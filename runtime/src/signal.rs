@@ -85,6 +85,7 @@ pub struct Signal {
 /// });
 /// # unsafe fn libc_raise_sighup() { extern "C" { fn raise(sig: i32) -> i32; } unsafe { raise(1) }; }
 /// ```
+#[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     let reactor =
         crate::context::with_current("runtime::signal::signal", |h| h.shared.reactor.clone());

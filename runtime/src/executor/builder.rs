@@ -86,6 +86,7 @@ impl Builder {
     /// let rt = runtime::Builder::new().worker_threads(3).build().unwrap();
     /// assert_eq!(rt.metrics().workers, 3);
     /// ```
+    #[track_caller]
     pub fn worker_threads(&mut self, n: usize) -> &mut Self {
         assert!(n > 0, "worker_threads must be at least 1");
         self.worker_threads = Some(n);
@@ -98,6 +99,7 @@ impl Builder {
     /// let rt = runtime::Builder::new().max_blocking_threads(4).build().unwrap();
     /// # drop(rt);
     /// ```
+    #[track_caller]
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
         assert!(n > 0, "max_blocking_threads must be at least 1");
         self.max_blocking_threads = n;

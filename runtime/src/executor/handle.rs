@@ -39,6 +39,7 @@ impl Handle {
     ///     handle.spawn(async {}).await.unwrap();
     /// });
     /// ```
+    #[track_caller]
     pub fn current() -> Handle {
         context::with_current("Handle::current", |h| h.clone())
     }

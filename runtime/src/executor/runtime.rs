@@ -68,6 +68,7 @@ impl Runtime {
     /// let rt = runtime::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(async { "done" }), "done");
     /// ```
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _guard = context::enter_runtime(self.handle.clone());
         match self.handle.shared.flavor {

@@ -33,6 +33,7 @@ pub use raw::JoinHandle;
 ///     assert_eq!(sum, 90);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -55,6 +56,7 @@ where
 ///     assert_eq!(digits.await.unwrap(), 19);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,

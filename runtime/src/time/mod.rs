@@ -319,6 +319,7 @@ impl<F: Future> Future for Timeout<F> {
 ///
 /// # Panics
 /// If `period` is zero.
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
@@ -330,6 +331,7 @@ pub fn interval(period: Duration) -> Interval {
 /// let iv = runtime::time::interval_at(Instant::now(), Duration::from_secs(1));
 /// assert_eq!(iv.period(), Duration::from_secs(1));
 /// ```
+#[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(!period.is_zero(), "interval period must be non-zero");
     Interval {
