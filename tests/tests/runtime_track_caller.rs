@@ -6,6 +6,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A call that must panic.
+type Misuse = Box<dyn FnOnce()>;
+
 /// Runs `f`, which must panic, and returns the file the panic was reported at.
 fn panic_location(hook_saw: &Arc<Mutex<Option<String>>>, f: impl FnOnce()) -> String {
     *hook_saw.lock().unwrap() = None;
@@ -26,7 +29,7 @@ fn misuse_panics_point_at_the_caller() {
         *hook_seen.lock().unwrap() = info.location().map(|l| l.file().to_string());
     }));
     let here = file!();
-    let cases: Vec<(&str, Box<dyn FnOnce()>)> = vec![
+    let cases: Vec<(&str, Misuse)> = vec![
         (
             "spawn outside a runtime",
             Box::new(|| drop(runtime::spawn(async {}))),
