@@ -163,9 +163,10 @@ impl Builder {
         let reactor = Arc::new(Reactor::new()?);
         let mut remotes = Vec::with_capacity(workers);
         let mut cores = Vec::with_capacity(workers);
+        let handoff = Arc::new(park::Handoff::default());
         for index in 0..workers {
             let (steal, local) = worker::new_queue();
-            let (parker, unparker) = park::pair(Some(reactor.clone()));
+            let (parker, unparker) = park::pair(Some(reactor.clone()), handoff.clone());
             remotes.push(Remote {
                 steal,
                 unparker,
