@@ -141,24 +141,35 @@ impl Parker {
         {
             return;
         }
-        if let Some(reactor) = &inner.reactor {
-            if let Some(driver) = reactor.try_lock_driver() {
-                return self.drive(reactor, driver);
-            }
-            // Someone else drives: queue up for the driver, then look again
-            // (the holder looks at the queue after letting go).
-            self.handoff.queue(&self.inner);
-            if let Some(driver) = reactor.try_lock_driver() {
-                self.handoff.leave(&self.inner);
-                return self.drive(reactor, driver);
-            }
+        match &inner.reactor {
+            Some(reactor) => self.drive_or_sleep(
+                || reactor.try_lock_driver(),
+                |driver| self.drive(reactor, driver),
+            ),
+            None => self.sleep_on_condvar(),
+        }
+    }
+    // ANCHOR_END: park
+
+    /// The hand-off protocol, apart from what driving means (so the loom
+    /// model runs this very code with a plain mutex for a driver): take the
+    /// driver if free; else queue up, look again, and sleep on the condvar.
+    /// `drive` must let go of the driver and then call `Handoff::release`.
+    fn drive_or_sleep<D>(&self, try_driver: impl Fn() -> Option<D>, drive: impl FnOnce(D)) {
+        if let Some(driver) = try_driver() {
+            return drive(driver);
+        }
+        // Someone else drives: queue up for the driver, then look again
+        // (the holder looks at the queue after letting go).
+        self.handoff.queue(&self.inner);
+        if let Some(driver) = try_driver() {
+            self.handoff.leave(&self.inner);
+            return drive(driver);
         }
         self.sleep_on_condvar();
-        if inner.reactor.is_some() {
-            // Woken for work (or handed the driver, which already took us
-            // off the queue): a later hand-off must not pick us.
-            self.handoff.leave(&self.inner);
-        }
+        // Woken for work (or handed the driver, which already took us off
+        // the queue): a later hand-off must not pick us.
+        self.handoff.leave(&self.inner);
     }
     // ANCHOR_END: park
 
@@ -288,6 +299,63 @@ mod loom_tests {
                 searching = !idle.unpark_worker_by_id(0);
             }
             pusher.join().unwrap();
+        });
+    }
+
+    /// The driver's lock, as the model sees it: an atomic flag with the
+    /// orderings of a mutex (acquire to take, release to let go). Loom does
+    /// not schedule a thread between another's `lock` and a `try_lock`, so a
+    /// real mutex would hide the interleaving this model is about.
+    struct DriverFlag<'a>(&'a AtomicBool);
+
+    impl Drop for DriverFlag<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+
+    fn try_driver(flag: &AtomicBool) -> Option<DriverFlag<'_>> {
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| DriverFlag(flag))
+    }
+
+    /// The driver hand-off (see "Handing the driver over"), running the real
+    /// `drive_or_sleep`: a worker that finds the driver held and goes to sleep
+    /// on its condvar is woken when the holder lets go, or gets the driver
+    /// itself; it never sleeps on its condvar while the driver is free and
+    /// nobody will wake it.
+    ///
+    /// It fails (loom reports a deadlock: the waiter asleep, the holder gone)
+    /// if the protocol is weakened: drop the second `try_driver()` after
+    /// `queue` in `drive_or_sleep`, or have the holder call
+    /// `Handoff::release` before letting go of the driver.
+    #[test]
+    fn loom_driver_handoff() {
+        loom::model(|| {
+            let handoff = std::sync::Arc::new(Handoff::default());
+            let driver = Arc::new(AtomicBool::new(false));
+            let (parker, _unparker) = pair(None, handoff.clone());
+            let (holder_handoff, holder_driver) = (handoff.clone(), driver.clone());
+            let holder = thread::spawn(move || {
+                let guard = loop {
+                    match try_driver(&holder_driver) {
+                        Some(guard) => break guard,
+                        None => thread::yield_now(),
+                    }
+                };
+                // Drives (a turn of the reactor), then lets go and hands on.
+                drop(guard);
+                holder_handoff.release();
+            });
+            parker.drive_or_sleep(
+                || try_driver(&driver),
+                |guard| {
+                    drop(guard);
+                    handoff.release();
+                },
+            );
+            holder.join().unwrap();
         });
     }
 

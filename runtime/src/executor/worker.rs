@@ -51,6 +51,10 @@ const GLOBAL_QUEUE_INTERVAL_MIN: u32 = 2;
 const GLOBAL_QUEUE_INTERVAL_MAX: u32 = 127;
 /// Ticks between non-blocking reactor turns.
 pub(crate) const EVENT_INTERVAL: u32 = 61;
+/// A reactor turn that leaves more than this many tasks in the driving
+/// worker's queue is a burst (timers coming due together, many sockets
+/// ready): it is shared out at once instead of one steal at a time.
+const BURST: usize = 8;
 /// Tasks run from the LIFO slot back to back before the queue gets a turn.
 const MAX_LIFO_POLLS: usize = 3;
 
@@ -80,6 +84,8 @@ pub(crate) struct Core {
     rand: FastRand,
     parker: Option<Parker>,
     stats: WorkerStats,
+    /// Reused by `spread_burst`: no allocation per burst.
+    scratch: Vec<Notified>,
 }
 
 /// Minimal xorshift generator for picking steal victims.
@@ -111,6 +117,7 @@ impl Core {
             rand: FastRand(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             parker: Some(parker),
             stats: WorkerStats::default(),
+            scratch: Vec::new(),
         })
     }
 
@@ -476,11 +483,48 @@ impl WorkerContext {
         // Yielded tasks must not wait for the queues to run dry.
         let (core, _) = self.wake_deferred(core);
         core.publish_stats(&self.shared);
-        if woken > 0 && core.should_notify_others() {
-            self.shared.notify_parked();
+        let mut core = core;
+        if woken > 0 {
+            self.spread_burst(&mut core);
         }
         core
     }
+
+    // ANCHOR: spread_burst
+    /// After a reactor turn: the tasks it woke sit in this worker's queue, in
+    /// deadline/event order. Beyond a fair share, the later ones go to the
+    /// inject queue and as many sleeping workers as it takes are woken at
+    /// once (issue 15: a timer burst otherwise spreads one steal at a time,
+    /// and its last tasks run late).
+    fn spread_burst(&self, core: &mut Core) {
+        let shared = &*self.shared;
+        let queued = core.run_queue.len();
+        let workers = shared.remotes.len();
+        let keep = (queued / workers).max(BURST);
+        if queued <= keep {
+            if core.should_notify_others() {
+                shared.notify_parked();
+            }
+            return;
+        }
+        let mut tasks = std::mem::take(&mut core.scratch);
+        while let Some(task) = core.run_queue.pop() {
+            tasks.push(task);
+        }
+        let mut rest = tasks.drain(..);
+        for task in rest.by_ref().take(keep) {
+            core.run_queue.push_back(task, &shared.inject);
+        }
+        let moved = rest.len();
+        shared.inject.push_batch(rest);
+        core.scratch = tasks;
+        // One more worker per `keep` tasks moved (each takes about that share
+        // from the inject queue).
+        shared.idle.notify_many(moved.div_ceil(keep), |i| {
+            shared.remotes[i].unparker.unpark()
+        });
+    }
+    // ANCHOR_END: spread_burst
 
     /// Lends the parker out with the core placed in the context (so wake-ups
     /// delivered by the reactor land in this worker's queue).
@@ -540,9 +584,7 @@ impl WorkerContext {
             if core.has_tasks() {
                 // The reactor handed us work.
                 core.is_searching = !idle.unpark_worker_by_id(index);
-                if core.should_notify_others() {
-                    shared.notify_parked();
-                }
+                self.spread_burst(&mut core);
                 return core;
             }
             if !idle.is_parked(index) {
