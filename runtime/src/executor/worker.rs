@@ -485,38 +485,39 @@ impl WorkerContext {
         core.publish_stats(&self.shared);
         let mut core = core;
         if woken > 0 {
-            self.spread_burst(&mut core);
+            self.spread_burst(&mut core, woken);
         }
         core
     }
 
     // ANCHOR: spread_burst
-    /// After a reactor turn: the tasks it woke sit in this worker's queue, in
-    /// deadline/event order. Beyond a fair share, the later ones go to the
-    /// inject queue and as many sleeping workers as it takes are woken at
-    /// once (issue 15: a timer burst otherwise spreads one steal at a time,
-    /// and its last tasks run late).
-    fn spread_burst(&self, core: &mut Core) {
+    /// After a reactor turn that woke `fresh` tasks: they sit at the back of
+    /// this worker's queue, in deadline/event order. Beyond a fair share, the
+    /// later ones go to the inject queue and as many sleeping workers as it
+    /// takes are woken at once (issue 15: a timer burst otherwise spreads
+    /// one steal at a time, and its last tasks run late). Tasks that were
+    /// queued before the turn stay where they are.
+    fn spread_burst(&self, core: &mut Core, fresh: usize) {
         let shared = &*self.shared;
         let queued = core.run_queue.len();
-        let workers = shared.remotes.len();
-        let keep = (queued / workers).max(BURST);
-        if queued <= keep {
+        let fresh = fresh.min(queued);
+        let keep = (fresh / shared.remotes.len()).max(BURST);
+        if fresh <= keep {
             if core.should_notify_others() {
                 shared.notify_parked();
             }
             return;
         }
+        let moved = fresh - keep;
         let mut tasks = std::mem::take(&mut core.scratch);
         while let Some(task) = core.run_queue.pop() {
             tasks.push(task);
         }
-        let mut rest = tasks.drain(..);
-        for task in rest.by_ref().take(keep) {
+        let mut all = tasks.drain(..);
+        for task in all.by_ref().take(queued - moved) {
             core.run_queue.push_back(task, &shared.inject);
         }
-        let moved = rest.len();
-        shared.inject.push_batch(rest);
+        shared.inject.push_batch(all);
         core.scratch = tasks;
         // One more worker per `keep` tasks moved (each takes about that share
         // from the inject queue).
@@ -584,7 +585,9 @@ impl WorkerContext {
             if core.has_tasks() {
                 // The reactor handed us work.
                 core.is_searching = !idle.unpark_worker_by_id(index);
-                self.spread_burst(&mut core);
+                // All of it is fresh: the queue was empty when we parked.
+                let fresh = core.run_queue.len();
+                self.spread_burst(&mut core, fresh);
                 return core;
             }
             if !idle.is_parked(index) {
