@@ -76,7 +76,8 @@
 //! |---|---|
 //! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`] and its halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
 //!
-//! Without features the only dependencies are `libc`, `slab` and
+//! Without features the only dependencies are `libc`, `slab`, `futures-task`
+//! (for [`futures_task::Spawn`] on [`Handle`]) and
 //! `pin-project-lite`.
 //!
 //! # Coming from tokio

@@ -8,6 +8,8 @@ use super::blocking::BlockingPool;
 use super::idle::Idle;
 use super::inject::Inject;
 use super::owned::OwnedTasks;
+use super::shared::WorkerExits;
+use super::threads::{ThreadConfig, ThreadName};
 use super::worker::{self, Core, WorkerContext};
 use super::{park, Flavor, Handle, Remote, Runtime, Shared};
 use crate::context;
@@ -31,8 +33,8 @@ pub struct Builder {
     worker_threads: Option<usize>,
     max_blocking_threads: usize,
     keep_alive: Duration,
-    thread_name: String,
-    stack_size: Option<usize>,
+    threads: ThreadConfig,
+    name: Option<String>,
 }
 
 impl Default for Builder {
@@ -54,8 +56,13 @@ impl Builder {
             worker_threads: None,
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
-            thread_name: "runtime-worker".into(),
-            stack_size: None,
+            threads: ThreadConfig {
+                name: ThreadName::Fixed("runtime-worker".into()),
+                stack_size: None,
+                on_start: None,
+                on_stop: None,
+            },
+            name: None,
         }
     }
 
@@ -129,7 +136,93 @@ impl Builder {
     /// assert_eq!(name.as_deref(), Some("svc"));
     /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
-        self.thread_name = name.into();
+        self.threads.name = ThreadName::Fixed(name.into());
+        self
+    }
+
+    /// Names each new thread (worker or blocking-pool) with what `f` returns,
+    /// instead of a fixed [`thread_name`](Self::thread_name).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let rt = runtime::Builder::new()
+    ///     .worker_threads(1)
+    ///     .thread_name_fn(|| {
+    ///         static N: AtomicUsize = AtomicUsize::new(0);
+    ///         format!("pool-{}", N.fetch_add(1, Ordering::Relaxed))
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(async {
+    ///     runtime::spawn(async { std::thread::current().name().map(String::from) }).await.unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("pool-0"));
+    /// ```
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.threads.name = ThreadName::Fn(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each runtime thread (worker or blocking-pool) when it
+    /// starts, before it runs any task.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let rt = runtime::Builder::new()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// drop(rt); // joins the workers
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.threads.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each runtime thread (worker or blocking-pool) just before
+    /// it exits.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let s = stopped.clone();
+    /// let rt = runtime::Builder::new()
+    ///     .worker_threads(2)
+    ///     .on_thread_stop(move || { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// drop(rt); // joins the workers
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.threads.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// A name for the runtime, shown by its `Debug` output and returned by
+    /// [`Handle::name`](crate::Handle::name).
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().name("ingest").build().unwrap();
+    /// assert_eq!(rt.handle().name(), Some("ingest"));
+    /// ```
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -140,7 +233,7 @@ impl Builder {
     /// # drop(rt);
     /// ```
     pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
-        self.stack_size = Some(bytes);
+        self.threads.stack_size = Some(bytes);
         self
     }
 
@@ -183,12 +276,13 @@ impl Builder {
             blocking: BlockingPool::new(
                 self.max_blocking_threads,
                 self.keep_alive,
-                format!("{}-blocking", self.thread_name),
-                self.stack_size,
+                self.threads.clone(),
             ),
             cores: Mutex::new(Vec::new()),
             core_waiters: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
+            exited: WorkerExits::default(),
+            name: self.name.clone(),
             flavor: self.flavor,
         });
         let handle = Handle { shared };
@@ -197,13 +291,10 @@ impl Builder {
             Flavor::CurrentThread => *lock(&handle.shared.cores) = cores,
             Flavor::MultiThread => {
                 for core in cores {
-                    let mut builder = std::thread::Builder::new().name(self.thread_name.clone());
-                    if let Some(size) = self.stack_size {
-                        builder = builder.stack_size(size);
-                    }
                     let h = handle.clone();
-                    let thread = builder
-                        .spawn(move || run_worker_thread(h, core))
+                    let thread = self
+                        .threads
+                        .spawn(false, move || run_worker_thread(h, core))
                         .map_err(|e| crate::sys::context(e, "spawning a worker thread"))?;
                     // On error, `runtime` is dropped and shuts the others down.
                     runtime.threads.push(thread);
@@ -220,4 +311,6 @@ fn run_worker_thread(handle: Handle, core: Box<Core>) {
     let _worker = context::enter_worker(&cx);
     let mut core = cx.run(core);
     WorkerContext::drain(&mut core);
+    drop(_worker);
+    handle.shared.exited.one_more();
 }

@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::Shared;
+use super::block_on::block_on_parked;
+use super::current_thread::block_on_current_thread;
+use super::{Flavor, Shared};
 use crate::context;
 use crate::JoinHandle;
 
@@ -22,7 +24,9 @@ pub struct Handle {
 
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
+        f.debug_struct("Handle")
+            .field("name", &self.shared.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,6 +55,43 @@ impl Handle {
     /// ```
     pub fn try_current() -> Option<Handle> {
         context::try_current()
+    }
+
+    /// Runs `future` to completion on the current thread, like
+    /// [`Runtime::block_on`](crate::Runtime::block_on), from anywhere a handle
+    /// reaches (a plain thread, a `spawn_blocking` closure).
+    ///
+    /// # Panics
+    /// If called from a thread that is already running a runtime (a worker
+    /// thread, or inside another `block_on`).
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let out = std::thread::spawn(move || {
+    ///     handle.block_on(async { runtime::spawn(async { 6 * 7 }).await.unwrap() })
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(out, 42);
+    /// ```
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _guard = context::enter_runtime(self.clone());
+        match self.shared.flavor {
+            Flavor::MultiThread => block_on_parked(future),
+            Flavor::CurrentThread => block_on_current_thread(&self.shared, future),
+        }
+    }
+
+    /// The runtime's name, if [`Builder::name`](crate::Builder::name) gave it one.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// assert_eq!(rt.handle().name(), None);
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
     }
 
     /// Spawns a task on this runtime.
@@ -138,3 +179,35 @@ const _: () = {
     is_send_sync::<Handle>();
     is_send_sync::<super::Runtime>();
 };
+
+/// Lets executor-agnostic code (`futures::task::SpawnExt`, libraries taking
+/// `impl Spawn`) spawn onto this runtime. Spawning after shutdown fails with
+/// [`SpawnError::shutdown`](futures_task::SpawnError::shutdown).
+///
+/// ```
+/// use futures_task::{FutureObj, Spawn};
+/// let rt = runtime::Runtime::new().unwrap();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// rt.handle()
+///     .spawn_obj(FutureObj::new(Box::new(async move { tx.send(5).unwrap() })))
+///     .unwrap();
+/// assert_eq!(rx.recv().unwrap(), 5);
+/// ```
+impl futures_task::Spawn for Handle {
+    fn spawn_obj(
+        &self,
+        future: futures_task::FutureObj<'static, ()>,
+    ) -> Result<(), futures_task::SpawnError> {
+        self.status()?;
+        // Detached, like a dropped `JoinHandle`: `Spawn` has no handle to give.
+        drop(self.spawn(future));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), futures_task::SpawnError> {
+        if self.shared.is_shutdown() {
+            return Err(futures_task::SpawnError::shutdown());
+        }
+        Ok(())
+    }
+}

@@ -43,6 +43,7 @@ pub(crate) mod park;
 pub(crate) mod queue;
 mod runtime;
 mod shared;
+mod threads;
 pub(crate) mod worker;
 
 use std::sync::atomic::AtomicU64;

@@ -2,11 +2,10 @@
 
 use std::future::Future;
 use std::io;
+use std::time::{Duration, Instant};
 
-use super::block_on::block_on_parked;
-use super::current_thread::block_on_current_thread;
 use super::worker::WorkerContext;
-use super::{Builder, Flavor, Handle};
+use super::{Builder, Handle};
 use crate::context;
 use crate::sync::{lock, Ordering};
 use crate::JoinHandle;
@@ -26,11 +25,14 @@ use crate::JoinHandle;
 pub struct Runtime {
     handle: Handle,
     pub(super) threads: Vec<std::thread::JoinHandle<()>>,
+    /// Set by the first shutdown (`shutdown_timeout`, then drop again).
+    is_shut_down: bool,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
+            .field("name", &self.handle.shared.name)
             .field("workers", &self.handle.shared.remotes.len())
             .finish()
     }
@@ -42,6 +44,7 @@ impl Runtime {
         Runtime {
             handle,
             threads: Vec::new(),
+            is_shut_down: false,
         }
     }
 
@@ -70,11 +73,78 @@ impl Runtime {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _guard = context::enter_runtime(self.handle.clone());
-        match self.handle.shared.flavor {
-            Flavor::MultiThread => block_on_parked(future),
-            Flavor::CurrentThread => block_on_current_thread(&self.handle.shared, future),
+        self.handle.block_on(future)
+    }
+
+    /// Shuts the runtime down without waiting more than `timeout` for its
+    /// worker threads: tasks are cancelled as on drop, but a worker stuck in
+    /// a long poll (blocking code in a task) is left behind, detached, to
+    /// exit when that poll returns.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = runtime::Builder::new().worker_threads(1).build().unwrap();
+    /// // A task that blocks its worker for a while.
+    /// rt.spawn(async { std::thread::sleep(Duration::from_millis(200)) });
+    /// let start = std::time::Instant::now();
+    /// rt.shutdown_timeout(Duration::from_millis(10));
+    /// assert!(start.elapsed() < Duration::from_millis(200));
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Shuts the runtime down without waiting for its worker threads at all:
+    /// [`shutdown_timeout`](Self::shutdown_timeout) with a zero timeout. Useful
+    /// from inside another runtime, where blocking is not allowed.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.shutdown_background();
+    /// ```
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    /// The shutdown sequence; `wait: None` joins every worker thread.
+    fn shutdown(&mut self, wait: Option<Duration>) {
+        if self.is_shut_down {
+            return;
         }
+        self.is_shut_down = true;
+        let shared = &self.handle.shared;
+        shared.shutdown.store(true, Ordering::SeqCst);
+        for remote in shared.remotes.iter() {
+            remote.unparker.unpark();
+        }
+        let me = std::thread::current().id();
+        if let Some(timeout) = wait {
+            let deadline = Instant::now() + timeout;
+            shared.exited.wait_for(self.threads.len(), deadline);
+        }
+        for thread in self.threads.drain(..) {
+            // A runtime dropped from one of its own workers cannot join
+            // itself; with a deadline, a worker still busy is detached.
+            let detach = thread.thread().id() == me || (wait.is_some() && !thread.is_finished());
+            if !detach {
+                let _ = thread.join();
+            }
+        }
+        // Destructors of cancelled tasks may look for the runtime (to
+        // deregister a socket, or even to spawn): keep it current meanwhile.
+        let _guard = context::enter_handle(self.handle.clone());
+        let cores = std::mem::take(&mut *lock(&shared.cores));
+        for mut core in cores {
+            WorkerContext::drain(&mut core);
+        }
+        shared.owned.close_and_shutdown_all();
+        drop(shared.inject.close());
+        shared.blocking.shutdown();
+        shared.reactor.shutdown();
+        // The reactor's shutdown wakes I/O waiters; anything still alive is
+        // cancelled now.
+        shared.owned.close_and_shutdown_all();
+        drop(shared.inject.close());
     }
 
     /// Spawns a task on this runtime (from any thread).
@@ -132,32 +202,6 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let shared = &self.handle.shared;
-        shared.shutdown.store(true, Ordering::SeqCst);
-        for remote in shared.remotes.iter() {
-            remote.unparker.unpark();
-        }
-        let me = std::thread::current().id();
-        for thread in self.threads.drain(..) {
-            // A runtime dropped from one of its own workers cannot join itself.
-            if thread.thread().id() != me {
-                let _ = thread.join();
-            }
-        }
-        // Destructors of cancelled tasks may look for the runtime (to
-        // deregister a socket, or even to spawn): keep it current meanwhile.
-        let _guard = context::enter_handle(self.handle.clone());
-        let cores = std::mem::take(&mut *lock(&shared.cores));
-        for mut core in cores {
-            WorkerContext::drain(&mut core);
-        }
-        shared.owned.close_and_shutdown_all();
-        drop(shared.inject.close());
-        shared.blocking.shutdown();
-        shared.reactor.shutdown();
-        // The reactor's shutdown wakes I/O waiters; anything still alive is
-        // cancelled now.
-        shared.owned.close_and_shutdown_all();
-        drop(shared.inject.close());
+        self.shutdown(None);
     }
 }

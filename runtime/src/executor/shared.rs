@@ -28,6 +28,39 @@ pub(crate) struct Remote {
     pub(crate) metrics: WorkerMetrics,
 }
 
+/// Counts worker threads that have finished, so that shutdown can wait for
+/// them with a deadline (`JoinHandle::join` has none).
+#[derive(Default)]
+pub(crate) struct WorkerExits {
+    count: std::sync::Mutex<usize>,
+    changed: std::sync::Condvar,
+}
+
+impl WorkerExits {
+    pub(super) fn one_more(&self) {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+
+    /// Waits until `n` workers have exited or `deadline` passes; returns
+    /// whether they all did.
+    pub(super) fn wait_for(&self, n: usize, deadline: std::time::Instant) -> bool {
+        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        while *count < n {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            count = self
+                .changed
+                .wait_timeout(count, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        true
+    }
+}
+
 /// Everything the threads of one runtime share.
 pub(crate) struct Shared {
     pub(crate) remotes: Box<[Remote]>,
@@ -43,6 +76,10 @@ pub(crate) struct Shared {
     /// `block_on` callers waiting for the current-thread core.
     pub(super) core_waiters: Mutex<Vec<Waker>>,
     pub(super) shutdown: AtomicBool,
+    /// Worker threads that have left their loop (see `Runtime::shutdown_timeout`).
+    pub(super) exited: WorkerExits,
+    /// From `Builder::name`.
+    pub(super) name: Option<String>,
     pub(super) flavor: Flavor,
 }
 
