@@ -215,3 +215,50 @@ fn current_thread_runtime_survives_a_panicking_waker_in_the_reactor() {
         })
     });
 }
+
+#[test]
+fn current_thread_runtime_survives_a_panicking_join_waker() {
+    within_deadline("panicking join waker", || {
+        let rt = current();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async {
+                let (tx, rx) = runtime_support::oneshot::<()>();
+                let mut join = Box::pin(runtime::spawn(async move {
+                    rx.await;
+                }));
+                // The task's completion wakes this waker, which panics.
+                RegisterPanickingWaker(&mut join).await;
+                tx.send(());
+                sleep(Duration::from_secs(3600)).await;
+            })
+        }));
+        assert!(r.is_err(), "the join waker's panic surfaces from block_on");
+        rt.block_on(async {
+            sleep(Duration::from_millis(1)).await;
+            runtime::spawn(async { 5 }).await.unwrap()
+        })
+    });
+}
+
+#[test]
+fn a_worker_survives_a_panicking_join_waker() {
+    within_deadline("worker after a panicking join waker", || {
+        let rt = multi(1);
+        let (tx, rx) = runtime_support::oneshot::<()>();
+        let (registered_tx, registered_rx) = runtime_support::oneshot::<()>();
+        // The waiter polls the join handle with a panicking waker from a
+        // plain thread; the task then completes on the only worker, which
+        // calls that waker.
+        let mut join = Box::pin(rt.spawn(async move {
+            rx.await;
+        }));
+        rt.block_on(async {
+            RegisterPanickingWaker(&mut join).await;
+            registered_tx.send(());
+        });
+        rt.block_on(registered_rx);
+        tx.send(());
+        // The only worker must still be alive to run this.
+        rt.block_on(async { runtime::spawn(async { 7 }).await.unwrap() })
+    });
+}

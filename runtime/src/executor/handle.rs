@@ -128,6 +128,10 @@ impl Handle {
     /// dropped, so that `runtime::spawn`, timers and sockets can be used from
     /// plain threads.
     ///
+    /// Guards must be dropped in the reverse order of their creation; dropping
+    /// an outer guard while an inner one lives panics (it would leave a
+    /// runtime current that no live guard stands for).
+    ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// let _guard = rt.handle().enter();
