@@ -27,16 +27,23 @@ fn thread_hooks_run_on_workers_and_blocking_threads() {
         .unwrap();
     // One blocking-pool thread too.
     rt.block_on(rt.spawn_blocking(|| ())).unwrap();
-    assert_eq!(started.load(Ordering::SeqCst), 3);
+    // Workers start on their own time: wait for their hooks with a deadline.
+    wait_for_count(&started, 3, "start hooks");
     drop(rt);
     // Workers are joined by the drop; the blocking thread exits on its own
-    // once told, so wait for it with a deadline.
+    // once told.
+    wait_for_count(&stopped, 3, "stop hooks");
+    assert_eq!(started.load(Ordering::SeqCst), 3);
+}
+
+/// Waits, with a deadline, until `counter` reaches `n`.
+fn wait_for_count(counter: &AtomicUsize, n: usize, what: &str) {
     let deadline = Instant::now() + TEST_TIMEOUT;
-    while stopped.load(Ordering::SeqCst) < 3 {
+    while counter.load(Ordering::SeqCst) < n {
         assert!(
             Instant::now() < deadline,
-            "stop hooks: {}",
-            stopped.load(Ordering::SeqCst)
+            "{what}: {} of {n}",
+            counter.load(Ordering::SeqCst)
         );
         std::thread::yield_now();
     }
