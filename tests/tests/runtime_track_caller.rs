@@ -75,6 +75,15 @@ fn misuse_panics_point_at_the_caller() {
             }),
         ),
         (
+            "Handle::block_on inside block_on",
+            Box::new(|| {
+                let rt = runtime::Builder::new_current_thread().build().unwrap();
+                let inner = runtime::Builder::new_current_thread().build().unwrap();
+                let handle = inner.handle().clone();
+                rt.block_on(async { handle.block_on(async {}) });
+            }),
+        ),
+        (
             "JoinError::into_panic on a cancelled task",
             Box::new(|| {
                 let rt = runtime::Builder::new_current_thread().build().unwrap();
