@@ -283,6 +283,8 @@ impl Builder {
             shutdown: AtomicBool::new(false),
             exited: WorkerExits::default(),
             name: self.name.clone(),
+            threads: self.threads.clone(),
+            extra_threads: std::sync::Mutex::new(Vec::new()),
             flavor: self.flavor,
         });
         let handle = Handle { shared };
@@ -305,12 +307,13 @@ impl Builder {
     }
 }
 
-fn run_worker_thread(handle: Handle, core: Box<Core>) {
+pub(super) fn run_worker_thread(handle: Handle, core: Box<Core>) {
     let _runtime = context::enter_runtime(handle.clone());
     let cx = WorkerContext::new(handle.shared.clone(), None);
     let _worker = context::enter_worker(&cx);
-    let mut core = cx.run(core);
-    WorkerContext::drain(&mut core);
+    if let Some(mut core) = cx.run(core) {
+        WorkerContext::drain(&mut core);
+    }
     drop(_worker);
     handle.shared.exited.one_more();
 }

@@ -117,7 +117,11 @@ pub(super) fn block_on_current_thread<F: Future>(shared: &Arc<Shared>, future: F
             let mut worked = true;
             for _ in 0..worker::EVENT_INTERVAL {
                 let (c, w) = cx.step(core);
-                core = c;
+                core = match c {
+                    Some(core) => core,
+                    // `block_in_place` refuses to run on a current-thread runtime.
+                    None => unreachable!("current-thread core given away"),
+                };
                 worked = w;
                 if !worked || is_woken() {
                     break;

@@ -31,6 +31,7 @@
 //! (`crate::metrics`) live at crate level: the reactor and the task harness
 //! use them too.
 
+mod block_in_place;
 mod block_on;
 pub(crate) mod blocking;
 mod builder;
@@ -48,6 +49,7 @@ pub(crate) mod worker;
 
 use std::sync::atomic::AtomicU64;
 
+pub use block_in_place::block_in_place;
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle};
 pub use runtime::Runtime;

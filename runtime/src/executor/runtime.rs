@@ -130,6 +130,26 @@ impl Runtime {
                 let _ = thread.join();
             }
         }
+        // Workers started by `block_in_place`: same treatment. None is added
+        // once they have all seen the shutdown flag, hence the loop.
+        loop {
+            let extra = std::mem::take(
+                &mut *shared
+                    .extra_threads
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+            if extra.is_empty() {
+                break;
+            }
+            for thread in extra {
+                let detach =
+                    thread.thread().id() == me || (wait.is_some() && !thread.is_finished());
+                if !detach {
+                    let _ = thread.join();
+                }
+            }
+        }
         // Destructors of cancelled tasks may look for the runtime (to
         // deregister a socket, or even to spawn): keep it current meanwhile.
         let _guard = context::enter_handle(self.handle.clone());

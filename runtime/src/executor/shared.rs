@@ -9,6 +9,7 @@ use super::idle::Idle;
 use super::inject::Inject;
 use super::owned::OwnedTasks;
 use super::park::Unparker;
+use super::threads::ThreadConfig;
 use super::worker::Core;
 use super::{next_task_id, queue, Flavor};
 use crate::context;
@@ -80,6 +81,11 @@ pub(crate) struct Shared {
     pub(super) exited: WorkerExits,
     /// From `Builder::name`.
     pub(super) name: Option<String>,
+    /// How threads are started (for workers started after `build`).
+    pub(super) threads: ThreadConfig,
+    /// Workers started by `block_in_place` to take over a core; joined at
+    /// shutdown like the first ones.
+    pub(super) extra_threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub(super) flavor: Flavor,
 }
 

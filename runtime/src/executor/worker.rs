@@ -343,32 +343,45 @@ impl WorkerContext {
     /// The worker must outlive it, so it resumes its loop with the core it
     /// left in the context (where every such call site keeps it, with its
     /// parker: see `ParkScope`). The panic hook has already reported it.
-    pub(crate) fn run(&self, core: Box<Core>) -> Box<Core> {
+    ///
+    /// Returns `None` if a task gave the core to another thread
+    /// (`block_in_place`); this thread's part is over then.
+    pub(crate) fn run(&self, core: Box<Core>) -> Option<Box<Core>> {
         let mut core = core;
         loop {
             match panic::catch_unwind(AssertUnwindSafe(|| self.run_loop(core))) {
                 Ok(core) => return core,
-                Err(_) => core = self.take_core(),
+                Err(_) => core = self.core.borrow_mut().take()?,
             }
         }
     }
 
-    fn run_loop(&self, mut core: Box<Core>) -> Box<Core> {
+    fn run_loop(&self, mut core: Box<Core>) -> Option<Box<Core>> {
         while !self.shared.is_shutdown() {
             let (c, worked) = self.step(core);
-            core = c;
+            core = match c {
+                Some(core) => core,
+                None => {
+                    // Tasks that yielded here are runnable: hand them to the
+                    // inject queue (no core here any more) before leaving.
+                    let wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+                    wakers.into_iter().for_each(std::task::Waker::wake);
+                    return None;
+                }
+            };
             if !worked {
                 core = self.park(core, &|| false);
             }
         }
         core.publish_stats(&self.shared);
-        core
+        Some(core)
     }
 
     // ANCHOR: step
     /// One scheduling decision: run one task (plus its LIFO successors), or
     /// report that there was nothing to run.
-    pub(crate) fn step(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
+    /// The core comes back `None` if a task gave it away (`block_in_place`).
+    pub(crate) fn step(&self, mut core: Box<Core>) -> (Option<Box<Core>>, bool) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick % EVENT_INTERVAL == 0 {
             core = self.maintenance(core);
@@ -380,13 +393,13 @@ impl WorkerContext {
         // come before stealing: they are runnable, and their data is here.
         let (core, woke) = self.wake_deferred(core);
         if woke {
-            return (core, true);
+            return (Some(core), true);
         }
         let mut core = core;
         if let Some(task) = self.steal_work(&mut core) {
             return (self.run_task(task, core), true);
         }
-        (core, false)
+        (Some(core), false)
     }
     // ANCHOR_END: step
 
@@ -444,7 +457,9 @@ impl WorkerContext {
     // ANCHOR_END: steal_work
 
     // ANCHOR: run_task
-    fn run_task(&self, task: Notified, mut core: Box<Core>) -> Box<Core> {
+    /// `None` if the task gave the core away (`block_in_place`): this
+    /// thread is then no longer a worker.
+    fn run_task(&self, task: Notified, mut core: Box<Core>) -> Option<Box<Core>> {
         if core.is_searching {
             core.is_searching = false;
             if self.shared.idle.transition_worker_from_searching() {
@@ -459,13 +474,13 @@ impl WorkerContext {
         task.run();
         let mut lifo_polls = 0;
         loop {
-            let mut core = self.take_core();
+            let mut core = self.core.borrow_mut().take()?;
             let Some(next) = core.lifo.take() else {
-                return core;
+                return Some(core);
             };
             if lifo_polls >= MAX_LIFO_POLLS {
                 core.run_queue.push_back(next, &self.shared.inject);
-                return core;
+                return Some(core);
             }
             lifo_polls += 1;
             if METRICS {

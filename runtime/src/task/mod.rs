@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub use crate::executor::Handle;
+pub use crate::executor::{block_in_place, Handle};
 pub use join::JoinError;
 pub use raw::JoinHandle;
 
