@@ -38,9 +38,11 @@
 //!   timeout; an `eventfd` to wake a blocked `epoll_wait`.
 //! * [`Runtime`]: worker threads with bounded lock-free local run queues, a
 //!   LIFO slot, a global inject queue and work stealing; one idle worker at a
-//!   time sleeps in `epoll_wait`, the others on condition variables. A
-//!   [current-thread](Builder::new_current_thread) flavour runs everything on
-//!   the `block_on` thread.
+//!   time sleeps in `epoll_wait`, the others on condition variables, and
+//!   whoever leaves `epoll_wait` hands the reactor to an idle worker, so a
+//!   long poll never leaves timers and sockets unserved while a worker is
+//!   idle. A [current-thread](Builder::new_current_thread) flavour runs
+//!   everything on the `block_on` thread.
 //! * Tasks are one allocation each; [`JoinHandle`] awaits the output,
 //!   [`JoinHandle::abort`] cancels; a panicking task becomes a [`JoinError`]
 //!   and the worker lives on.
