@@ -87,25 +87,6 @@ impl Idle {
     }
     // ANCHOR_END: should_notify
 
-    /// For a burst of work (a reactor turn that woke many tasks at once):
-    /// wakes up to `max` sleepers in one go, searching or not, because one
-    /// searcher would spread the burst one steal, and one wake-up, at a time.
-    /// Each is counted as unparked and searching, as `worker_to_notify` does;
-    /// `unpark` is called with the sleepers' lock held (bursts only).
-    pub(crate) fn notify_many(&self, max: usize, mut unpark: impl FnMut(usize)) {
-        if max == 0 {
-            return;
-        }
-        let mut sleepers = lock(&self.sleepers);
-        for _ in 0..max {
-            let Some(worker) = sleepers.pop() else {
-                return;
-            };
-            self.state.fetch_add(1 | UNPARKED_ONE, Ordering::SeqCst);
-            unpark(worker);
-        }
-    }
-
     /// Returns `false` if enough workers are searching already.
     pub(crate) fn transition_worker_to_searching(&self) -> bool {
         let state = self.state.load(Ordering::SeqCst);

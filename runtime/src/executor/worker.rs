@@ -51,10 +51,6 @@ const GLOBAL_QUEUE_INTERVAL_MIN: u32 = 2;
 const GLOBAL_QUEUE_INTERVAL_MAX: u32 = 127;
 /// Ticks between non-blocking reactor turns.
 pub(crate) const EVENT_INTERVAL: u32 = 61;
-/// A reactor turn that leaves more than this many tasks in the driving
-/// worker's queue is a burst (timers coming due together, many sockets
-/// ready): it is shared out at once instead of one steal at a time.
-const BURST: usize = 8;
 /// Tasks run from the LIFO slot back to back before the queue gets a turn.
 const MAX_LIFO_POLLS: usize = 3;
 
@@ -84,8 +80,6 @@ pub(crate) struct Core {
     rand: FastRand,
     parker: Option<Parker>,
     stats: WorkerStats,
-    /// Reused by `spread_burst`: no allocation per burst.
-    scratch: Vec<Notified>,
 }
 
 /// Minimal xorshift generator for picking steal victims.
@@ -117,7 +111,6 @@ impl Core {
             rand: FastRand(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
             parker: Some(parker),
             stats: WorkerStats::default(),
-            scratch: Vec::new(),
         })
     }
 
@@ -498,49 +491,11 @@ impl WorkerContext {
         // Yielded tasks must not wait for the queues to run dry.
         let (core, _) = self.wake_deferred(core);
         core.publish_stats(&self.shared);
-        let mut core = core;
-        if woken > 0 {
-            self.spread_burst(&mut core, woken);
+        if woken > 0 && core.should_notify_others() {
+            self.shared.notify_parked();
         }
         core
     }
-
-    // ANCHOR: spread_burst
-    /// After a reactor turn that woke `fresh` tasks: they sit at the back of
-    /// this worker's queue, in deadline/event order. Beyond a fair share, the
-    /// later ones go to the inject queue and as many sleeping workers as it
-    /// takes are woken at once (issue 15: a timer burst otherwise spreads
-    /// one steal at a time, and its last tasks run late). Tasks that were
-    /// queued before the turn stay where they are.
-    fn spread_burst(&self, core: &mut Core, fresh: usize) {
-        let shared = &*self.shared;
-        let queued = core.run_queue.len();
-        let fresh = fresh.min(queued);
-        let keep = (fresh / shared.remotes.len()).max(BURST);
-        if fresh <= keep {
-            if core.should_notify_others() {
-                shared.notify_parked();
-            }
-            return;
-        }
-        let moved = fresh - keep;
-        let mut tasks = std::mem::take(&mut core.scratch);
-        while let Some(task) = core.run_queue.pop() {
-            tasks.push(task);
-        }
-        let mut all = tasks.drain(..);
-        for task in all.by_ref().take(queued - moved) {
-            core.run_queue.push_back(task, &shared.inject);
-        }
-        shared.inject.push_batch(all);
-        core.scratch = tasks;
-        // One more worker per `keep` tasks moved (each takes about that share
-        // from the inject queue).
-        shared.idle.notify_many(moved.div_ceil(keep), |i| {
-            shared.remotes[i].unparker.unpark()
-        });
-    }
-    // ANCHOR_END: spread_burst
 
     /// Lends the parker out with the core placed in the context (so wake-ups
     /// delivered by the reactor land in this worker's queue).
@@ -600,9 +555,9 @@ impl WorkerContext {
             if core.has_tasks() {
                 // The reactor handed us work.
                 core.is_searching = !idle.unpark_worker_by_id(index);
-                // All of it is fresh: the queue was empty when we parked.
-                let fresh = core.run_queue.len();
-                self.spread_burst(&mut core, fresh);
+                if core.should_notify_others() {
+                    shared.notify_parked();
+                }
                 return core;
             }
             if !idle.is_parked(index) {
