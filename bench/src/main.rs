@@ -12,6 +12,8 @@ mod net;
 mod ours;
 mod report;
 mod rt;
+mod stall;
+use stall::timer_behind_long_poll;
 mod timers;
 
 use report::Row;
@@ -325,6 +327,18 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
             imps: vec![Imp::Ours, Imp::Tokio],
             reps: None,
             run: Box::new(|imp| Ok(on!(imp, sleep_many_100k, ()).to_vec())),
+        },
+        {
+            let rounds = n(9, 3);
+            Bench {
+                group: "timer",
+                name: "timer_behind_long_poll",
+                params: format!("2 workers, one in a 400 ms poll, 10 ms sleep, {rounds} rounds"),
+                metrics: vec![lower("lateness p50", "ms"), lower("lateness max", "ms")],
+                imps: vec![Imp::Ours, Imp::Tokio],
+                reps: None,
+                run: Box::new(move |imp| Ok(on!(imp, timer_behind_long_poll, rounds).to_vec())),
+            }
         },
         {
             let iters = n(400_000, 100_000);

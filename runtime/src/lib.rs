@@ -38,9 +38,11 @@
 //!   timeout; an `eventfd` to wake a blocked `epoll_wait`.
 //! * [`Runtime`]: worker threads with bounded lock-free local run queues, a
 //!   LIFO slot, a global inject queue and work stealing; one idle worker at a
-//!   time sleeps in `epoll_wait`, the others on condition variables. A
-//!   [current-thread](Builder::new_current_thread) flavour runs everything on
-//!   the `block_on` thread.
+//!   time sleeps in `epoll_wait`, the others on condition variables, and
+//!   whoever leaves `epoll_wait` hands the reactor to an idle worker, so a
+//!   long poll never leaves timers and sockets unserved while a worker is
+//!   idle. A [current-thread](Builder::new_current_thread) flavour runs
+//!   everything on the `block_on` thread.
 //! * Tasks are one allocation each; [`JoinHandle`] awaits the output,
 //!   [`JoinHandle::abort`] cancels; a panicking task becomes a [`JoinError`]
 //!   and the worker lives on.
@@ -76,7 +78,8 @@
 //! |---|---|
 //! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
 //!
-//! Without features the only dependencies are `libc`, `slab` and
+//! Without features the only dependencies are `libc`, `slab`, `futures-task`
+//! (for [`futures_task::Spawn`] on [`Handle`]) and
 //! `pin-project-lite`.
 //!
 //! # Coming from tokio
@@ -105,6 +108,8 @@
 #![warn(rust_2018_idioms)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod context;
+mod coop;
 mod executor;
 mod metrics;
 mod reactor;

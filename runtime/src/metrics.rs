@@ -1,4 +1,20 @@
-//! Runtime counters.
+//! Runtime counters: the public snapshot, and the per-worker atomics it is
+//! summed from. At crate level because the reactor counts too.
+
+use crate::sync::AtomicU64;
+
+/// Whether counters are kept: always, except in the `--cfg runtime_no_metrics`
+/// build that exists only to measure what keeping them costs.
+pub(crate) const METRICS: bool = !cfg!(runtime_no_metrics);
+
+/// Per-worker counters, published by the worker now and then (see
+/// `WorkerStats` in `executor/worker.rs`).
+#[derive(Default)]
+pub(crate) struct WorkerMetrics {
+    pub(crate) polls: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+}
 
 /// A snapshot of a runtime's counters, from [`Runtime::metrics`](crate::Runtime::metrics).
 ///

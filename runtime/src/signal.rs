@@ -241,9 +241,8 @@ pub struct Signal {
 /// ```
 #[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let reactor = crate::executor::context::with_current("runtime::signal::signal", |h| {
-        h.shared.reactor.clone()
-    });
+    let reactor =
+        crate::context::with_current("runtime::signal::signal", |h| h.shared.reactor.clone());
     let signum = kind.as_raw_value();
     sys::install(signum)?;
     reactor.watch_signals()?;

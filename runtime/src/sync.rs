@@ -61,3 +61,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
         m.lock().unwrap()
     }
 }
+
+/// Tries to lock a mutex, ignoring poisoning; `None` if another thread holds it.
+///
+/// One lock is held while user code runs: the reactor's driver, across the
+/// wake loop at the end of a turn. A user waker that panics there poisons it;
+/// the driver's state (an event buffer and an empty waker vector) is still
+/// sound, and refusing it would leave nobody able to drive the reactor.
+pub(crate) fn try_lock<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        #[cfg(not(loom))]
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(_) => None,
+    }
+}

@@ -239,14 +239,19 @@ fn dropping_100k_pending_sleeps_frees_them() {
         let mut sleeps: Vec<_> = (0..N)
             .map(|i| Box::pin(sleep(Duration::from_secs(3600 + i as u64))))
             .collect();
-        // Poll each once so it registers with the timer queue.
-        std::future::poll_fn(|cx| {
-            for s in sleeps.iter_mut() {
-                assert!(s.as_mut().poll(cx).is_pending());
-            }
-            std::task::Poll::Ready(())
-        })
-        .await;
+        // Poll each once so it registers with the timer queue, yielding
+        // between batches: `block_on` is budgeted, so a poll past the budget
+        // would return Pending without registering.
+        for batch in sleeps.chunks_mut(64) {
+            std::future::poll_fn(|cx| {
+                for s in batch.iter_mut() {
+                    assert!(s.as_mut().poll(cx).is_pending());
+                }
+                std::task::Poll::Ready(())
+            })
+            .await;
+            runtime::task::yield_now().await;
+        }
         sleeps
     }));
     assert_eq!(

@@ -14,11 +14,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::context;
 use super::Handle;
+use crate::context;
 use crate::sync::{lock, Arc, Condvar, Mutex};
 use crate::task::raw::{new_task, Notified, RawTask, Schedule};
 use crate::JoinHandle;
+
+use super::threads::ThreadConfig;
 
 pub(crate) struct BlockingPool {
     inner: Arc<Inner>,
@@ -29,8 +31,7 @@ struct Inner {
     condvar: Condvar,
     max_threads: usize,
     keep_alive: Duration,
-    thread_name: String,
-    stack_size: Option<usize>,
+    threads: ThreadConfig,
 }
 
 struct State {
@@ -74,7 +75,7 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
         let f = self.0.take().expect("blocking task polled twice");
         // A blocking closure may do anything for as long as it likes; the
         // cooperative budget is for async tasks.
-        super::coop::unconstrained();
+        crate::coop::unconstrained();
         Poll::Ready(f())
     }
 }
@@ -83,8 +84,7 @@ impl BlockingPool {
     pub(crate) fn new(
         max_threads: usize,
         keep_alive: Duration,
-        thread_name: String,
-        stack_size: Option<usize>,
+        threads: ThreadConfig,
     ) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Inner {
@@ -98,8 +98,7 @@ impl BlockingPool {
                 condvar: Condvar::new(),
                 max_threads,
                 keep_alive,
-                thread_name,
-                stack_size,
+                threads,
             }),
         }
     }
@@ -151,11 +150,7 @@ impl BlockingPool {
 
     fn start_thread(&self, handle: Handle) -> io::Result<()> {
         let inner = self.inner.clone();
-        let mut builder = std::thread::Builder::new().name(inner.thread_name.clone());
-        if let Some(size) = inner.stack_size {
-            builder = builder.stack_size(size);
-        }
-        builder.spawn(move || {
+        self.inner.threads.spawn(true, move || {
             let _guard = context::enter_handle(handle);
             run_thread(&inner);
         })?;

@@ -146,3 +146,111 @@ impl Idle {
         searching(self.state.load(Ordering::SeqCst))
     }
 }
+
+/// Loom model of two workers handing off "searching" (see the protocol above):
+/// two tasks are pushed from outside while both workers run out of work and go
+/// to sleep. Every task must run and both workers must get to see the end,
+/// whatever the interleaving. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release loom_`.
+///
+/// It fails (loom reports a deadlock: a task queued, both workers asleep) if
+/// the protocol is weakened: skip the last searcher's re-check of the queues
+/// after `transition_worker_to_parked` returns `true`, or make
+/// `worker_to_notify` decline while a searcher exists without that re-check.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::executor::park::{pair, Unparker};
+    use loom::sync::atomic::AtomicUsize as LoomUsize;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    struct World {
+        idle: Idle,
+        queued: LoomUsize,
+        ran: LoomUsize,
+        unparkers: Vec<Unparker>,
+    }
+
+    impl World {
+        fn notify(&self) {
+            if let Some(i) = self.idle.worker_to_notify() {
+                self.unparkers[i].unpark();
+            }
+        }
+
+        fn take_task(&self) -> bool {
+            self.queued
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| q.checked_sub(1))
+                .is_ok()
+        }
+    }
+
+    fn worker(world: &World, index: usize, parker: &crate::executor::park::Parker) {
+        const TASKS: usize = 2;
+        let mut searching = false;
+        loop {
+            if world.ran.load(Ordering::SeqCst) == TASKS {
+                return;
+            }
+            if world.take_task() {
+                if searching {
+                    searching = false;
+                    if world.idle.transition_worker_from_searching() {
+                        // The last searcher found work: there may be more.
+                        world.notify();
+                    }
+                }
+                if world.ran.fetch_add(1, Ordering::SeqCst) + 1 == TASKS {
+                    // Shutdown: wake everyone to see the end.
+                    for u in &world.unparkers {
+                        u.unpark();
+                    }
+                }
+                continue;
+            }
+            // Out of work: look once more as a searcher, if the searcher
+            // quota allows (what `steal_work` does), then park.
+            if !searching && world.idle.transition_worker_to_searching() {
+                searching = true;
+                continue;
+            }
+            if world.idle.transition_worker_to_parked(index, searching)
+                && world.queued.load(Ordering::SeqCst) > 0
+            {
+                world.notify();
+            }
+            parker.park();
+            searching = !world.idle.unpark_worker_by_id(index);
+        }
+    }
+
+    #[test]
+    fn loom_two_workers_hand_off_searching() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(2);
+        model.check(|| {
+            let handoff = std::sync::Arc::new(crate::executor::park::Handoff::default());
+            let (p0, u0) = pair(None, handoff.clone());
+            let (p1, u1) = pair(None, handoff);
+            let world = Arc::new(World {
+                idle: Idle::new(2),
+                queued: LoomUsize::new(0),
+                ran: LoomUsize::new(0),
+                unparkers: vec![u0, u1],
+            });
+            let w1 = world.clone();
+            let second = thread::spawn(move || worker(&w1, 1, &p1));
+            let pusher_world = world.clone();
+            let pusher = thread::spawn(move || {
+                for _ in 0..2 {
+                    pusher_world.queued.fetch_add(1, Ordering::SeqCst);
+                    pusher_world.notify();
+                }
+            });
+            worker(&world, 0, &p0);
+            pusher.join().unwrap();
+            second.join().unwrap();
+        });
+    }
+}

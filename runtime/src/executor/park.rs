@@ -19,11 +19,29 @@
 //! the transition happens under the mutex and the unparker takes the mutex
 //! before signalling, so the signal cannot fall between "decided to wait" and
 //! "waiting".
+//!
+//! ## Handing the driver over
+//!
+//! A worker that leaves `epoll_wait` to run what it found may then be stuck in
+//! one long poll; if every other idle worker sleeps on its condvar, nobody
+//! drives the reactor, and timers and sockets wait for that poll to end
+//! (tokio's default has the same gap, tokio#4730). So a worker that finds the
+//! driver taken queues up in [`Handoff`] before sleeping on its condvar, and
+//! whoever lets go of the driver wakes the first one queued, which goes back
+//! to sleep, this time in `epoll_wait`. While any worker is idle, one of them
+//! is in `epoll_wait`; the cost is one wake-up each time the driver changes
+//! hands with another worker idle.
+//!
+//! The queue and the driver are two locks, so the order is what makes it
+//! safe: a waiter queues up *then* tries the driver again; the holder lets go
+//! *then* looks at the queue. Both steps go through the queue's mutex, so
+//! either the holder sees the waiter, or the waiter's second try comes after
+//! the release and gets the driver (the loom model `loom_driver_handoff`).
 
 use std::time::Duration;
 
-use crate::reactor::Reactor;
-use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::reactor::{Driver, Reactor};
+use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
@@ -41,6 +59,32 @@ struct Inner {
 
 pub(crate) struct Parker {
     inner: Arc<Inner>,
+    handoff: std::sync::Arc<Handoff>,
+}
+
+/// Workers asleep on their condvar because another thread held the driver;
+/// shared by the parkers of one runtime (see "Handing the driver over").
+#[derive(Default)]
+pub(crate) struct Handoff {
+    waiting: Mutex<Vec<Arc<Inner>>>,
+}
+
+impl Handoff {
+    fn queue(&self, inner: &Arc<Inner>) {
+        lock(&self.waiting).push(inner.clone());
+    }
+
+    fn leave(&self, inner: &Arc<Inner>) {
+        lock(&self.waiting).retain(|w| !Arc::ptr_eq(w, inner));
+    }
+
+    /// Called after letting go of the driver: wakes one queued worker to take it.
+    fn release(&self) {
+        let next = lock(&self.waiting).pop();
+        if let Some(inner) = next {
+            Unparker { inner }.unpark();
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -48,7 +92,10 @@ pub(crate) struct Unparker {
     inner: Arc<Inner>,
 }
 
-pub(crate) fn pair(reactor: Option<std::sync::Arc<Reactor>>) -> (Parker, Unparker) {
+pub(crate) fn pair(
+    reactor: Option<std::sync::Arc<Reactor>>,
+    handoff: std::sync::Arc<Handoff>,
+) -> (Parker, Unparker) {
     let inner = Arc::new(Inner {
         state: AtomicUsize::new(EMPTY),
         mutex: Mutex::new(()),
@@ -58,6 +105,7 @@ pub(crate) fn pair(reactor: Option<std::sync::Arc<Reactor>>) -> (Parker, Unparke
     (
         Parker {
             inner: inner.clone(),
+            handoff,
         },
         Unparker { inner },
     )
@@ -93,18 +141,50 @@ impl Parker {
         {
             return;
         }
-        if let Some((reactor, mut driver)) = inner
-            .reactor
-            .as_ref()
-            .and_then(|r| r.try_lock_driver().map(|d| (r, d)))
-        {
-            if !inner.announce(PARKED_DRIVER) {
-                return;
-            }
-            reactor.turn(&mut driver, None);
-            inner.state.swap(EMPTY, Ordering::SeqCst);
-            return;
+        match &inner.reactor {
+            Some(reactor) => self.drive_or_sleep(
+                || reactor.try_lock_driver(),
+                |driver| self.drive(reactor, driver),
+            ),
+            None => self.sleep_on_condvar(),
         }
+    }
+    // ANCHOR_END: park
+
+    /// The hand-off protocol, apart from what driving means (so the loom
+    /// model runs this very code with a plain mutex for a driver): take the
+    /// driver if free; else queue up, look again, and sleep on the condvar.
+    /// `drive` must let go of the driver and then call `Handoff::release`.
+    fn drive_or_sleep<D>(&self, try_driver: impl Fn() -> Option<D>, drive: impl FnOnce(D)) {
+        if let Some(driver) = try_driver() {
+            return drive(driver);
+        }
+        // Someone else drives: queue up for the driver, then look again
+        // (the holder looks at the queue after letting go).
+        self.handoff.queue(&self.inner);
+        if let Some(driver) = try_driver() {
+            self.handoff.leave(&self.inner);
+            return drive(driver);
+        }
+        self.sleep_on_condvar();
+        // Woken for work (or handed the driver, which already took us off
+        // the queue): a later hand-off must not pick us.
+        self.handoff.leave(&self.inner);
+    }
+    // ANCHOR_END: park
+
+    /// Sleeps in `epoll_wait`, then lets go of the driver and hands it on.
+    fn drive(&self, reactor: &Reactor, mut driver: MutexGuard<'_, Driver>) {
+        if self.inner.announce(PARKED_DRIVER) {
+            reactor.turn(&mut driver, None);
+            self.inner.state.swap(EMPTY, Ordering::SeqCst);
+        }
+        drop(driver);
+        self.handoff.release();
+    }
+
+    fn sleep_on_condvar(&self) {
+        let inner = &*self.inner;
         let mut guard = lock(&inner.mutex);
         if !inner.announce(PARKED_CONDVAR) {
             return;
@@ -130,7 +210,13 @@ impl Parker {
             return 0;
         };
         match reactor.try_lock_driver() {
-            Some(mut driver) => reactor.turn(&mut driver, Some(Duration::ZERO)),
+            Some(mut driver) => {
+                let woken = reactor.turn(&mut driver, Some(Duration::ZERO));
+                drop(driver);
+                // A worker that tried to park meanwhile is on its condvar.
+                self.handoff.release();
+                woken
+            }
             None => 0,
         }
     }
@@ -187,7 +273,7 @@ mod loom_tests {
     #[test]
     fn loom_push_while_parking() {
         loom::model(|| {
-            let (parker, unparker) = pair(None);
+            let (parker, unparker) = pair(None, Default::default());
             let idle = Arc::new(Idle::new(1));
             let work = Arc::new(AtomicBool::new(false));
             assert!(idle.transition_worker_to_searching());
@@ -216,10 +302,67 @@ mod loom_tests {
         });
     }
 
+    /// The driver's lock, as the model sees it: an atomic flag with the
+    /// orderings of a mutex (acquire to take, release to let go). Loom does
+    /// not schedule a thread between another's `lock` and a `try_lock`, so a
+    /// real mutex would hide the interleaving this model is about.
+    struct DriverFlag<'a>(&'a AtomicBool);
+
+    impl Drop for DriverFlag<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+
+    fn try_driver(flag: &AtomicBool) -> Option<DriverFlag<'_>> {
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| DriverFlag(flag))
+    }
+
+    /// The driver hand-off (see "Handing the driver over"), running the real
+    /// `drive_or_sleep`: a worker that finds the driver held and goes to sleep
+    /// on its condvar is woken when the holder lets go, or gets the driver
+    /// itself; it never sleeps on its condvar while the driver is free and
+    /// nobody will wake it.
+    ///
+    /// It fails (loom reports a deadlock: the waiter asleep, the holder gone)
+    /// if the protocol is weakened: drop the second `try_driver()` after
+    /// `queue` in `drive_or_sleep`, or have the holder call
+    /// `Handoff::release` before letting go of the driver.
+    #[test]
+    fn loom_driver_handoff() {
+        loom::model(|| {
+            let handoff = std::sync::Arc::new(Handoff::default());
+            let driver = Arc::new(AtomicBool::new(false));
+            let (parker, _unparker) = pair(None, handoff.clone());
+            let (holder_handoff, holder_driver) = (handoff.clone(), driver.clone());
+            let holder = thread::spawn(move || {
+                let guard = loop {
+                    match try_driver(&holder_driver) {
+                        Some(guard) => break guard,
+                        None => thread::yield_now(),
+                    }
+                };
+                // Drives (a turn of the reactor), then lets go and hands on.
+                drop(guard);
+                holder_handoff.release();
+            });
+            parker.drive_or_sleep(
+                || try_driver(&driver),
+                |guard| {
+                    drop(guard);
+                    handoff.release();
+                },
+            );
+            holder.join().unwrap();
+        });
+    }
+
     #[test]
     fn loom_unpark_before_park_is_kept() {
         loom::model(|| {
-            let (parker, unparker) = pair(None);
+            let (parker, unparker) = pair(None, Default::default());
             let t = thread::spawn(move || unparker.unpark());
             parker.park();
             t.join().unwrap();

@@ -29,18 +29,16 @@
 //! local queue directly (see [`super::Shared::schedule_task`]).
 
 use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
 
 use super::idle::Idle;
 use super::park::Parker;
 use super::queue::{self, Local};
 use super::Shared;
+use crate::metrics::METRICS;
 use crate::sync::Ordering;
 use crate::task::raw::Notified;
 use std::sync::Arc;
-
-/// Whether counters are kept: always, except in the `--cfg runtime_no_metrics`
-/// build that exists only to measure what keeping them costs.
-pub(crate) const METRICS: bool = !cfg!(runtime_no_metrics);
 
 /// Ticks between checks of the inject queue before the local queue, at first.
 /// Retuned at every check so that the checks happen about every
@@ -158,6 +156,51 @@ impl Core {
     }
 }
 
+/// While the core sits in the context for the reactor or deferred wake-ups
+/// (`in_park` set, the parker lent out), user wakers run; one may panic. On
+/// drop, also while unwinding, this gives the parker back and clears
+/// `in_park`, so the core that a current-thread `block_on` hands to the next
+/// caller (or that a worker resumes with) is whole: losing the parker there
+/// used to end in `unreachable!("parker missing")` at the next park.
+struct ParkScope<'a> {
+    cx: &'a WorkerContext,
+    parker: Option<Parker>,
+}
+
+impl Drop for ParkScope<'_> {
+    fn drop(&mut self) {
+        let Ok(mut slot) = self.cx.core.try_borrow_mut() else {
+            return;
+        };
+        if let Some(core) = slot.as_mut() {
+            core.in_park = false;
+            if let Some(parker) = self.parker.take() {
+                core.parker = Some(parker);
+            }
+        }
+    }
+}
+
+/// A user waker panicking out of the reactor while this worker is listed as
+/// parked: take it off the list on the way out, as a normal wake-up would, so
+/// the worker is not counted asleep while it runs (and not listed twice at
+/// its next park). Disarmed with `mem::forget` on the normal path.
+struct LeaveIdleOnUnwind<'a> {
+    cx: &'a WorkerContext,
+    index: usize,
+}
+
+impl Drop for LeaveIdleOnUnwind<'_> {
+    fn drop(&mut self) {
+        let searching = !self.cx.shared.idle.unpark_worker_by_id(self.index);
+        if let Ok(mut slot) = self.cx.core.try_borrow_mut() {
+            if let Some(core) = slot.as_mut() {
+                core.is_searching = searching;
+            }
+        }
+    }
+}
+
 pub(crate) fn new_queue() -> (queue::Steal, Local) {
     queue::new()
 }
@@ -243,18 +286,31 @@ impl WorkerContext {
         // without notifying anyone from inside the loop.
         core.in_park = true;
         self.put_core(core);
+        let scope = ParkScope {
+            cx: self,
+            parker: None,
+        };
         // Wake outside the borrow (a waker may be foreign code), then give
         // the vector back so its capacity is reused: no allocation per round.
+        // A waker that panics must not cost the tasks after it their wake-up:
+        // wake them all, then let the first panic continue.
         let mut wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+        let mut panicked = None;
         for w in wakers.drain(..) {
-            w.wake();
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| w.wake())) {
+                panicked.get_or_insert(payload);
+            }
         }
         let mut list = self.deferred.borrow_mut();
         if list.is_empty() {
             *list = wakers;
         }
-        let mut core = self.take_core();
-        core.in_park = false;
+        drop(list);
+        drop(scope);
+        if let Some(payload) = panicked {
+            panic::resume_unwind(payload);
+        }
+        let core = self.take_core();
         if core.should_notify_others() {
             self.shared.notify_parked();
         }
@@ -273,22 +329,52 @@ impl WorkerContext {
     }
 
     /// The worker thread's loop; returns the core at shutdown.
-    pub(crate) fn run(&self, mut core: Box<Core>) -> Box<Core> {
+    ///
+    /// Task panics are caught by the task harness; what can still unwind to
+    /// here is foreign code the worker calls outside a task: a user's waker
+    /// panicking in the reactor's wake loop or among the deferred wake-ups.
+    /// The worker must outlive it, so it resumes its loop with the core it
+    /// left in the context (where every such call site keeps it, with its
+    /// parker: see `ParkScope`). The panic hook has already reported it.
+    ///
+    /// Returns `None` if a task gave the core to another thread
+    /// (`block_in_place`); this thread's part is over then.
+    pub(crate) fn run(&self, core: Box<Core>) -> Option<Box<Core>> {
+        let mut core = core;
+        loop {
+            match panic::catch_unwind(AssertUnwindSafe(|| self.run_loop(core))) {
+                Ok(core) => return core,
+                Err(_) => core = self.core.borrow_mut().take()?,
+            }
+        }
+    }
+
+    fn run_loop(&self, mut core: Box<Core>) -> Option<Box<Core>> {
         while !self.shared.is_shutdown() {
             let (c, worked) = self.step(core);
-            core = c;
+            core = match c {
+                Some(core) => core,
+                None => {
+                    // Tasks that yielded here are runnable: hand them to the
+                    // inject queue (no core here any more) before leaving.
+                    let wakers = std::mem::take(&mut *self.deferred.borrow_mut());
+                    wakers.into_iter().for_each(std::task::Waker::wake);
+                    return None;
+                }
+            };
             if !worked {
                 core = self.park(core, &|| false);
             }
         }
         core.publish_stats(&self.shared);
-        core
+        Some(core)
     }
 
     // ANCHOR: step
     /// One scheduling decision: run one task (plus its LIFO successors), or
     /// report that there was nothing to run.
-    pub(crate) fn step(&self, mut core: Box<Core>) -> (Box<Core>, bool) {
+    /// The core comes back `None` if a task gave it away (`block_in_place`).
+    pub(crate) fn step(&self, mut core: Box<Core>) -> (Option<Box<Core>>, bool) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick.is_multiple_of(EVENT_INTERVAL) {
             core = self.maintenance(core);
@@ -300,13 +386,13 @@ impl WorkerContext {
         // come before stealing: they are runnable, and their data is here.
         let (core, woke) = self.wake_deferred(core);
         if woke {
-            return (core, true);
+            return (Some(core), true);
         }
         let mut core = core;
         if let Some(task) = self.steal_work(&mut core) {
             return (self.run_task(task, core), true);
         }
-        (core, false)
+        (Some(core), false)
     }
     // ANCHOR_END: step
 
@@ -364,7 +450,9 @@ impl WorkerContext {
     // ANCHOR_END: steal_work
 
     // ANCHOR: run_task
-    fn run_task(&self, task: Notified, mut core: Box<Core>) -> Box<Core> {
+    /// `None` if the task gave the core away (`block_in_place`): this
+    /// thread is then no longer a worker.
+    fn run_task(&self, task: Notified, mut core: Box<Core>) -> Option<Box<Core>> {
         if core.is_searching {
             core.is_searching = false;
             if self.shared.idle.transition_worker_from_searching() {
@@ -379,13 +467,13 @@ impl WorkerContext {
         task.run();
         let mut lifo_polls = 0;
         loop {
-            let mut core = self.take_core();
+            let mut core = self.core.borrow_mut().take()?;
             let Some(next) = core.lifo.take() else {
-                return core;
+                return Some(core);
             };
             if lifo_polls >= MAX_LIFO_POLLS {
                 core.run_queue.push_back(next, &self.shared.inject);
-                return core;
+                return Some(core);
             }
             lifo_polls += 1;
             if METRICS {
@@ -418,11 +506,16 @@ impl WorkerContext {
         };
         core.in_park = true;
         self.put_core(core);
-        let r = f(&parker);
-        let mut core = self.take_core();
-        core.in_park = false;
-        core.parker = Some(parker);
-        (core, r)
+        let scope = ParkScope {
+            cx: self,
+            parker: Some(parker),
+        };
+        let r = match &scope.parker {
+            Some(parker) => f(parker),
+            None => unreachable!("set just above"),
+        };
+        drop(scope);
+        (self.take_core(), r)
     }
 
     // ANCHOR: worker_park
@@ -455,7 +548,9 @@ impl WorkerContext {
                 core.is_searching = !idle.unpark_worker_by_id(index);
                 return core;
             }
+            let unwind = LeaveIdleOnUnwind { cx: self, index };
             let (c, ()) = self.with_parker(core, |p| p.park());
+            std::mem::forget(unwind);
             core = c;
             if core.has_tasks() {
                 // The reactor handed us work.

@@ -28,7 +28,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
 use super::{Interest, Ready};
-use crate::executor::coop;
+use crate::coop;
 use crate::reactor::{shutdown_error, Direction, ListedWait, ReadyEvent, Registration};
 
 /// A non-blocking file descriptor registered with the runtime's reactor:
@@ -139,9 +139,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// (see `ScheduledIo::new`).
     #[track_caller]
     pub(crate) fn with_readiness(inner: T, initially_ready: bool) -> io::Result<AsyncFd<T>> {
-        let reactor = crate::executor::context::with_current("creating an AsyncFd", |h| {
-            h.shared.reactor.clone()
-        });
+        let reactor =
+            crate::context::with_current("creating an AsyncFd", |h| h.shared.reactor.clone());
         // SAFETY: `inner` owns the descriptor and is alive for this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(inner.as_raw_fd()) };
         let registration = reactor.register(fd, initially_ready)?;

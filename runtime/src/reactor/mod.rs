@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use slab::Slab;
 
-use crate::executor::worker::METRICS;
+use crate::metrics::METRICS;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::sys::epoll::{Epoll, Event, INTEREST};
 use crate::sys::eventfd::EventFd;
@@ -180,7 +180,7 @@ impl Reactor {
 
     /// Tries to become the thread that drives the reactor.
     pub(crate) fn try_lock_driver(&self) -> Option<MutexGuard<'_, Driver>> {
-        self.driver.try_lock().ok()
+        crate::sync::try_lock(&self.driver)
     }
 
     /// Rings the doorbell: makes a blocked `epoll_wait` return.

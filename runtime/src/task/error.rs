@@ -79,6 +79,7 @@ impl JoinError {
     ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"oops"));
     /// });
     /// ```
+    #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.try_into_panic() {
             Ok(p) => p,

@@ -94,7 +94,7 @@ unsafe fn poll_future<F: Future, S: Schedule>(task: RawTask) -> Poll<Result<F::O
     let mut cx = Context::from_waker(&waker);
     let polled = catch_unwind(AssertUnwindSafe(|| {
         let guard = DropOnUnwind(cell);
-        crate::executor::coop::reset_budget();
+        crate::coop::reset_budget();
         // SAFETY: RUNNING, and the stage is Running (we just took RUNNING).
         let res = unsafe { cell.poll_future(&mut cx) };
         std::mem::forget(guard);

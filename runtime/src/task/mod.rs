@@ -31,7 +31,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub use crate::executor::Handle;
+pub use crate::executor::{block_in_place, Handle};
 pub use abort::AbortHandle;
 pub use error::JoinError;
 pub use id::{id, try_id, Id};
@@ -56,12 +56,13 @@ pub use join_set::JoinSet;
 ///     assert_eq!(sum, 90);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    crate::executor::context::with_current("runtime::spawn", |h| h.spawn(future))
+    crate::context::with_current("runtime::spawn", |h| h.spawn(future))
 }
 
 /// Runs a blocking closure on the runtime's blocking pool and returns a handle
@@ -78,12 +79,13 @@ where
 ///     assert_eq!(digits.await.unwrap(), 19);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    crate::executor::context::with_current("runtime::spawn_blocking", |h| h.spawn_blocking(f))
+    crate::context::with_current("runtime::spawn_blocking", |h| h.spawn_blocking(f))
 }
 
 /// Yields to the scheduler once: the task goes to the back of its worker's
@@ -129,8 +131,7 @@ impl Future for YieldNow {
         // workers, the reactor): a task yielding in a loop then cannot keep
         // remote tasks waiting. Elsewhere, wake at once; the harness re-queues
         // a task that woke itself at the back of the queue.
-        let deferred =
-            crate::executor::context::with_worker(|w| w.is_some_and(|w| w.defer(cx.waker())));
+        let deferred = crate::context::with_worker(|w| w.is_some_and(|w| w.defer(cx.waker())));
         if !deferred {
             cx.waker().wake_by_ref();
         }

@@ -37,7 +37,7 @@ use std::time::Duration;
 /// ```
 pub fn now() -> Instant {
     #[cfg(feature = "test-util")]
-    if let Some(handle) = crate::executor::context::try_current() {
+    if let Some(handle) = crate::context::try_current() {
         return handle.shared.reactor.timers.now();
     }
     Instant::now()
@@ -46,7 +46,7 @@ pub fn now() -> Instant {
 #[cfg(feature = "test-util")]
 #[track_caller]
 fn with_clock<R>(what: &str, f: impl FnOnce(&crate::reactor::Reactor) -> R) -> R {
-    crate::executor::context::with_current(what, |h| f(&h.shared.reactor))
+    crate::context::with_current(what, |h| f(&h.shared.reactor))
 }
 
 /// Stops the current runtime's clock (`test-util` feature): [`now`] stands

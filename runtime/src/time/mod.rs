@@ -42,7 +42,8 @@ use std::task::{ready, Context, Poll, Waker};
 
 pub use std::time::{Duration, Instant};
 
-use crate::executor::{coop, Handle};
+use crate::coop;
+use crate::executor::Handle;
 use crate::reactor::timers::TimerKey;
 use std::sync::Arc;
 
@@ -191,7 +192,7 @@ impl Sleep {
 
     fn reactor(&mut self) -> &Arc<crate::reactor::Reactor> {
         self.reactor.get_or_insert_with(|| {
-            crate::executor::context::with_current(
+            crate::context::with_current(
                 "a timer (`sleep`, `timeout`, `interval`)",
                 |h: &Handle| h.shared.reactor.clone(),
             )
@@ -356,7 +357,8 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(v) = this.future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(this.sleep).poll(cx) {
+        // The inner future may have spent the whole budget: still look at the deadline.
+        match coop::with_unconstrained(|| Pin::new(this.sleep).poll(cx)) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }

@@ -5,26 +5,35 @@
 
 use std::cell::{Cell, RefCell};
 
-use super::worker::WorkerContext;
-use super::Handle;
+use crate::executor::worker::WorkerContext;
+use crate::executor::Handle;
 
 thread_local! {
+    // The only one of these with a destructor: during thread-local teardown
+    // (a runtime kept in a user's `thread_local!` and dropped there) it may
+    // already be gone, so it is reached with `try_with` only.
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// How many `HandleGuard`s are alive on this thread: each guard knows its
+    /// depth, so one dropped while a younger one lives is caught.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
     static WORKER: Cell<*const WorkerContext> = const { Cell::new(std::ptr::null()) };
     /// Set while this thread runs a runtime (a worker loop or `block_on`):
     /// starting another one here would block the one we are in.
     static ENTERED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The runtime of the current thread, if any.
+/// The runtime of the current thread, if any (none during thread-local
+/// teardown).
 pub(crate) fn try_current() -> Option<Handle> {
-    CURRENT.with(|c| c.borrow().clone())
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
-/// Runs `f` with the current runtime, panicking with a clear message outside one.
+/// Runs `f` with the current runtime, panicking with a clear message outside
+/// one. `#[track_caller]`, like every public function that calls it, so the
+/// message names the user's line.
+#[track_caller]
 pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Handle) -> R) -> R {
-    let handle = CURRENT.with(|c| c.borrow().clone());
-    match handle {
+    match try_current() {
         Some(h) => f(&h),
         None => panic!(
             "{what} must be called from the context of a runtime: inside `Runtime::block_on`, \
@@ -36,18 +45,53 @@ pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Handle) -> R) -> R {
 /// Restores the previous context when dropped.
 pub(crate) struct HandleGuard {
     previous: Option<Handle>,
+    /// `DEPTH` once this guard was entered; 0 for an inert guard (the context
+    /// thread-local was already destroyed, so there is nothing to restore).
+    depth: usize,
 }
 
 /// Makes `handle` the current runtime of this thread until the guard drops.
 pub(crate) fn enter_handle(handle: Handle) -> HandleGuard {
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(handle));
-    HandleGuard { previous }
+    match CURRENT.try_with(|c| c.borrow_mut().replace(handle)) {
+        Ok(previous) => {
+            let depth = DEPTH.get() + 1;
+            DEPTH.set(depth);
+            HandleGuard { previous, depth }
+        }
+        // Thread-local teardown: code that looks for the runtime from here
+        // on finds none, which beats aborting the process.
+        Err(_) => HandleGuard {
+            previous: None,
+            depth: 0,
+        },
+    }
 }
 
 impl Drop for HandleGuard {
     fn drop(&mut self) {
+        if self.depth == 0 {
+            return;
+        }
+        if DEPTH.get() != self.depth {
+            // Restoring our `previous` now would make a runtime current that
+            // no live guard stands for. Already unwinding: a second panic
+            // would abort, so leave the context as it is.
+            if !std::thread::panicking() {
+                panic!(
+                    "`EnterGuard`s dropped out of order: the guards returned by \
+                     `Handle::enter` must be dropped in the reverse order of their creation \
+                     (this one was entered at depth {}, the innermost live one is at depth {})",
+                    self.depth,
+                    DEPTH.get()
+                );
+            }
+            return;
+        }
+        DEPTH.set(self.depth - 1);
         let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+        // Fails only during thread-local teardown; `previous` is then dropped
+        // here, like the context would have been.
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
     }
 }
 
@@ -56,6 +100,7 @@ pub(crate) struct RuntimeGuard {
     _handle: HandleGuard,
 }
 
+#[track_caller]
 pub(crate) fn enter_runtime(handle: Handle) -> RuntimeGuard {
     if ENTERED.get() {
         panic!(

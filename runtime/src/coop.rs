@@ -6,8 +6,9 @@
 //! operations; each `TcpStream` read/write, `accept` and timer poll spends one.
 //! When it is spent, the resource pretends not to be ready: it wakes the task
 //! and returns `Pending`, so the task goes to the back of the run queue.
-//! Outside a task (the `block_on` future of a multi-threaded runtime) the
-//! budget is unlimited.
+//! The `block_on` future is budgeted the same way (or `timeout` around an
+//! always-ready future there would never see its deadline); only blocking-pool
+//! closures run unconstrained.
 
 use std::cell::Cell;
 use std::task::{Context, Poll};
@@ -25,7 +26,7 @@ pub(crate) fn reset_budget() {
     REMAINING.set(BUDGET);
 }
 
-/// Lifts the limit (blocking tasks, `block_on` outside a worker).
+/// Lifts the limit (blocking-pool threads).
 pub(crate) fn unconstrained() {
     REMAINING.set(UNCONSTRAINED);
 }
@@ -44,3 +45,17 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     Poll::Ready(())
 }
 // ANCHOR_END: poll_proceed
+
+/// Runs `f` without a budget limit, then puts the budget back as it was.
+/// For a combinator's own bookkeeping after its inner future spent the
+/// budget: `Timeout` must still see its deadline.
+pub(crate) fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(u8);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REMAINING.set(self.0);
+        }
+    }
+    let _restore = Restore(REMAINING.replace(UNCONSTRAINED));
+    f()
+}
