@@ -94,12 +94,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Every worker parked, no blocking closure queued or running, no
-    /// `block_on` caller running: the paused clock may jump to the next timer
+    /// Every worker parked, no task queued, no blocking closure queued or
+    /// running, no `block_on` caller running: the paused clock may jump to the next timer
     /// (see `attach_clock`).
     #[cfg(feature = "test-util")]
     pub(crate) fn is_idle(&self) -> bool {
+        // Queued tasks count too: a worker that has just driven the reactor
+        // is still counted as parked while it hands the driver over (see
+        // `Worker::park`), with the tasks it woke in its queue.
         self.idle.all_parked()
+            && self.inject.is_empty()
+            && self.remotes.iter().all(|r| r.steal.is_empty())
             && self.blocking.is_idle()
             && self.block_on_busy.load(Ordering::SeqCst) == 0
     }
