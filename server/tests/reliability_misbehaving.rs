@@ -291,8 +291,16 @@ fn giant_line(addr: SocketAddr) {
 }
 
 /// Floods one connection without ever reading, until the server closes it or `stop`.
-/// Returns (bytes accepted, closed by the server).
+/// Returns (bytes accepted while the server was still serving, closed by the server).
+///
+/// While it serves, the server must stop reading once its replies back up (backpressure),
+/// so the bytes it accepts stay bounded. After its idle timeout it closes the connection:
+/// it shuts its sending side and reads and *discards* for `--linger` (2 s) so that the
+/// close cannot reset replies in flight; that phase is bounded by time, not bytes, so the
+/// byte bound applies only before the idle timeout could have fired.
 fn flood_without_reading(addr: SocketAddr, stop: &AtomicBool) -> (u64, bool) {
+    let serving = Duration::from_secs(IDLE_SECS);
+    let started = Instant::now();
     let mut c = connect(addr);
     // The timeout is pacing (how often `stop` is checked), not synchronisation.
     c.set_write_timeout(Some(Duration::from_millis(500)))
@@ -301,7 +309,8 @@ fn flood_without_reading(addr: SocketAddr, stop: &AtomicBool) -> (u64, bool) {
     let mut sent = 0u64;
     loop {
         match c.write(&chunk) {
-            Ok(n) => sent += n as u64,
+            Ok(n) if started.elapsed() < serving => sent += n as u64,
+            Ok(_) => {} // the server is lingering: it discards without replying
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 if stop.load(Ordering::SeqCst) {
                     return (sent, false);
@@ -315,6 +324,10 @@ fn flood_without_reading(addr: SocketAddr, stop: &AtomicBool) -> (u64, bool) {
         assert!(
             sent < 256 << 20,
             "the server kept reading ({sent} bytes) from a client that never reads"
+        );
+        assert!(
+            started.elapsed() < serving + Duration::from_secs(60),
+            "the server never closed a client that never reads ({sent} bytes sent)"
         );
     }
 }
