@@ -52,16 +52,9 @@
 //!
 //! # Architecture
 //!
-//! ```text
-//!  runtime::spawn ──► LIFO slot / local queue of this worker ──steal half──► other workers
-//!  (from outside) ──► inject queue ─────────────────────────────────────────► any worker
-//!
-//!  idle worker holding the driver: epoll_wait(timeout = next timer)
-//!      ├─ socket edge  ─► ScheduledIo.readiness |= bits ─► wake reader / writer task
-//!      ├─ timer due    ─► wake sleeping task
-//!      └─ eventfd      ─► someone queued work: go run it
-//! ```
-//!
+//! One diagram of the whole runtime (tasks, queues, workers, the driver, the
+//! reactor, timers) lives in `ARCHITECTURE.md` at the repository root, with a
+//! map of the modules; it is kept in one place so it cannot drift from copies.
 //! The book in `book/` walks through every part of it.
 //!
 //! # Using it
