@@ -63,6 +63,7 @@ fn read_expirations(fd: &OwnedFd) -> io::Result<u64> {
     Ok(count)
 }
 
+// ANCHOR: tick
 /// Waits for the next expiration(s) of the timer; returns how many.
 async fn tick(timer: &AsyncFd<OwnedFd>) -> io::Result<u64> {
     loop {
@@ -74,6 +75,7 @@ async fn tick(timer: &AsyncFd<OwnedFd>) -> io::Result<u64> {
         }
     }
 }
+// ANCHOR_END: tick
 
 /// Counts `ticks` expirations of a `period` timer; returns the time taken.
 async fn run(period: Duration, ticks: u64, verbose: bool) -> io::Result<Duration> {

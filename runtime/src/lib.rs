@@ -52,16 +52,9 @@
 //!
 //! # Architecture
 //!
-//! ```text
-//!  runtime::spawn ──► LIFO slot / local queue of this worker ──steal half──► other workers
-//!  (from outside) ──► inject queue ─────────────────────────────────────────► any worker
-//!
-//!  idle worker holding the driver: epoll_wait(timeout = next timer)
-//!      ├─ socket edge  ─► ScheduledIo.readiness |= bits ─► wake reader / writer task
-//!      ├─ timer due    ─► wake sleeping task
-//!      └─ eventfd      ─► someone queued work: go run it
-//! ```
-//!
+//! One diagram of the whole runtime (tasks, queues, workers, the driver, the
+//! reactor, timers) lives in `ARCHITECTURE.md` at the repository root, with a
+//! map of the modules; it is kept in one place so it cannot drift from copies.
 //! The book in `book/` walks through every part of it.
 //!
 //! # Using it
@@ -77,6 +70,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
+//! | `test-util` | a clock tests can stop and move: `time::pause`, `time::resume`, `time::advance`, `Builder::start_paused` (a paused clock jumps to the next timer when every worker is idle) |
 //!
 //! Without features the only dependencies are `libc`, `slab`, `futures-task`
 //! (for [`futures_task::Spawn`] on [`Handle`]) and
@@ -93,11 +87,21 @@
 //! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
 //! | `tokio::net::{UdpSocket, TcpSocket, UnixListener, UnixStream, UnixDatagram}` | [`net::UdpSocket`], [`net::TcpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
-//! | `tokio::time::{sleep, sleep_until, timeout, interval}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::interval`] |
+//! | `task::{JoinSet, AbortHandle, Id, id, try_id}`, `JoinHandle::abort_handle` | [`task::JoinSet`], [`task::AbortHandle`], [`task::Id`], [`task::id`], [`task::try_id`], [`JoinHandle::abort_handle`] |
+//! | `Handle::block_on` | [`Handle::block_on`] |
+//! | `Runtime::shutdown_timeout`, `Runtime::shutdown_background` | [`Runtime::shutdown_timeout`], [`Runtime::shutdown_background`] |
+//! | `task::block_in_place` | [`task::block_in_place`] |
+//! | `Builder::{on_thread_start, on_thread_stop, thread_name, thread_name_fn}` | [`Builder::on_thread_start`], [`Builder::on_thread_stop`], [`Builder::thread_name`], [`Builder::thread_name_fn`] |
+//! | (no equivalent) | [`Builder::name`]: a name for the runtime, returned by [`Handle::name`] |
+//! | `futures::task::Spawn` for a handle (tokio has none) | [`futures_task::Spawn`] for [`Handle`] |
+//! | `tokio::time::{sleep, sleep_until, timeout, timeout_at, interval, interval_at}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::timeout_at`], [`time::interval`], [`time::interval_at`] |
 //! | `time::MissedTickBehavior`, `Interval::{reset, reset_immediately, reset_after, reset_at}` | [`time::MissedTickBehavior`], [`time::Interval`] (same methods) |
 //! | `time::{pause, resume, advance}`, `Builder::start_paused` (`test-util`) | same names, `test-util` feature; read the clock with [`time::now()`] (for `tokio::time::Instant::now()`) |
 //! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::terminate())` |
 //! | `unix::SignalKind::{from_raw, hangup, interrupt, user_defined1, ...}`, `Signal::recv() -> Option<()>` | [`signal::SignalKind`] (same constructors, plus `real_time(n)`), [`signal::Signal::recv`] |
+//! | `tokio::select! { biased; … }` over two futures | [`combinator::race`]`(a, b)`: polls `a` first, both of one output type, nest it for more (no macros) |
+//! | `tokio_util::sync::CancellationToken` | [`cancel::CancellationToken`] |
+//! | a `Sleep` that is `reset` on every bit of progress | [`combinator::Deadline`] (moves with a store; re-arms its timer only when it fires) |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
 //! | `runtime.metrics()` (unstable there) | [`Runtime::metrics()`] (stable, no cfg flag) |

@@ -1,9 +1,18 @@
 //! The synchronisation primitives the runtime is built from, in one place.
 //!
 //! Under `cfg(loom)` these names resolve to [loom]'s instrumented versions so that
-//! the model tests in `tests/loom_*.rs` can explore every interleaving of the
-//! lock-free parts (run queue, task state, parking, readiness slots). In a normal
-//! build they are the `std` types and cost nothing.
+//! the model tests can explore every interleaving of the lock-free parts (run
+//! queue, task state, parking, readiness slots). In a normal build they are the
+//! `std` types and cost nothing.
+//!
+//! The models are unit tests named `loom_*` that live next to the code they
+//! check (`executor/queue.rs`, `executor/park.rs`, `executor/idle.rs`,
+//! `reactor/scheduled_io.rs`, `task/loom_models.rs`, `cancel.rs`, ...), so they
+//! can reach its private items. Run them all with:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release --target-dir target/loom loom_
+//! ```
 //!
 //! [loom]: https://docs.rs/loom
 

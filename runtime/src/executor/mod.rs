@@ -2,21 +2,8 @@
 //! single-threaded flavour), the blocking pool, and the public `Runtime`,
 //! `Builder` and `Handle`.
 //!
-//! ```text
-//!   spawn / wake from outside            spawn / wake on a worker
-//!              |                                   |
-//!              v                                   v
-//!      +---------------+        +------------------------------------+
-//!      | inject queue  | -----> | worker 0: LIFO slot + local queue  | <--+
-//!      | (mutex+deque) |        +------------------------------------+    | steal half
-//!      +---------------+        | worker 1: LIFO slot + local queue  | ---+
-//!                               +------------------------------------+
-//!                                  | idle: one parked worker holds the
-//!                                  v driver and sleeps in epoll_wait
-//!                               +-------------------------------+
-//!                               | reactor: epoll, timers, slab  |
-//!                               +-------------------------------+
-//! ```
+//! How the queues, workers and driver fit together is drawn once, in
+//! `ARCHITECTURE.md` at the repository root.
 //!
 //! Module map, one idea per file: `shared` (what the threads of a runtime
 //! share, and how a task is scheduled), `builder` (configuration and thread
@@ -26,10 +13,12 @@
 //! flavour's `block_on`, which runs the worker loop itself), `worker` (the
 //! loop), `queue` (local ring), `inject` (global queue), `idle` (who sleeps,
 //! who searches), `park` (sleeping), `owned` (all live tasks, for shutdown),
-//! `blocking` (the blocking pool). The per-poll budget (`crate::coop`), the
-//! thread-local context (`crate::context`) and the counters
-//! (`crate::metrics`) live at crate level: the reactor and the task harness
-//! use them too.
+//! `threads` (starting the runtime's threads: names, stack size, start/stop
+//! hooks), `blocking` (the blocking pool), `block_in_place` (a worker's core
+//! moves to a new thread while this one runs blocking code). The per-poll
+//! budget (`crate::coop`), the thread-local context (`crate::context`) and the
+//! counters (`crate::metrics`) live at crate level: the reactor and the task
+//! harness use them too.
 
 mod block_in_place;
 mod block_on;

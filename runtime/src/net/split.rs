@@ -12,24 +12,83 @@ use std::task::{Context, Poll};
 
 use super::TcpStream;
 
-/// Generates the async read methods for a type, given how to reach the stream.
+/// The doc example of a generated method. On a stream (`TcpStream`,
+/// `UnixStream`) it is the example itself, run against a connected pair `s`
+/// and `peer`; on a half (`half of TcpStream`) it is a link to the stream's
+/// method, because the same example on every half would be the same code
+/// once per half (eight more doctests to compile per method for no new
+/// coverage: the halves reach the stream through `AsStream::stream` alone).
+macro_rules! example {
+    (TcpStream, $method:literal, $body:literal) => {
+        concat!(
+            "\n```\n",
+            "# let rt = runtime::Runtime::new().unwrap();\n",
+            "# rt.block_on(async {\n",
+            "# let l = runtime::net::TcpListener::bind(\"127.0.0.1:0\").await.unwrap();\n",
+            "# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();\n",
+            "# let (mut peer, _) = l.accept().await.unwrap();\n",
+            $body,
+            "# });\n```\n"
+        )
+    };
+    (UnixStream, $method:literal, $body:literal) => {
+        concat!(
+            "\n```\n",
+            "# let rt = runtime::Runtime::new().unwrap();\n",
+            "# rt.block_on(async {\n",
+            "# let (mut s, mut peer) = runtime::net::UnixStream::pair().unwrap();\n",
+            $body,
+            "# });\n```\n"
+        )
+    };
+    (half of $stream:ident, $method:literal, $body:literal) => {
+        concat!(
+            "\nSame as [`",
+            stringify!($stream),
+            "::",
+            $method,
+            "`](crate::net::",
+            stringify!($stream),
+            "::",
+            $method,
+            "), which has an example."
+        )
+    };
+}
+
+/// Generates the async read methods: `read_methods!(stream TcpStream)` on the
+/// stream itself, `read_methods!(ReadHalf<'_>, half of TcpStream)` on a read
+/// half (which also gets `readable`/`try_read`, the stream's own being
+/// written out by hand).
 macro_rules! read_methods {
-    ($ty:ty) => {
+    (stream $stream:ident) => {
+        $crate::net::split::read_methods!(@impl $stream, ($stream));
+    };
+    ($ty:ty, half of $stream:ident) => {
+        $crate::net::split::read_methods!(@impl $ty, (half of $stream));
+        impl $ty {
+            /// Waits until the socket is readable.
+            #[doc = $crate::net::split::example!(half of $stream, "readable", "")]
+            pub async fn readable(&self) -> ::std::io::Result<()> {
+                self.stream().readable().await
+            }
+
+            /// Reads without waiting (`WouldBlock` if nothing is there).
+            #[doc = $crate::net::split::example!(half of $stream, "try_read", "")]
+            pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                self.stream().try_read(buf)
+            }
+        }
+    };
+    (@impl $ty:ty, ($($kind:tt)*)) => {
         impl $ty {
             /// Reads into `buf`, waiting for data. `Ok(0)` means end of stream.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// # let (mut peer, _) = l.accept().await.unwrap();
-            /// peer.write_all(b"hey").await.unwrap();
-            /// let mut buf = [0; 16];
-            /// let n = s.read(&mut buf).await.unwrap();
-            /// assert_eq!(&buf[..n], b"hey");
-            /// # });
-            /// ```
+            #[doc = $crate::net::split::example!($($kind)*, "read", "\
+peer.write_all(b\"hey\").await.unwrap();
+let mut buf = [0; 16];
+let n = s.read(&mut buf).await.unwrap();
+assert_eq!(&buf[..n], b\"hey\");
+")]
             pub async fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
                 let stream = self.stream();
                 ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await
@@ -37,20 +96,13 @@ macro_rules! read_methods {
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
             /// ends first.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// # let (mut peer, _) = l.accept().await.unwrap();
-            /// peer.write_all(b"ab").await.unwrap();
-            /// peer.write_all(b"cd").await.unwrap();
-            /// let mut buf = [0; 4];
-            /// s.read_exact(&mut buf).await.unwrap();
-            /// assert_eq!(&buf, b"abcd");
-            /// # });
-            /// ```
+            #[doc = $crate::net::split::example!($($kind)*, "read_exact", "\
+peer.write_all(b\"ab\").await.unwrap();
+peer.write_all(b\"cd\").await.unwrap();
+let mut buf = [0; 4];
+s.read_exact(&mut buf).await.unwrap();
+assert_eq!(&buf, b\"abcd\");
+")]
             pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> ::std::io::Result<()> {
                 let stream = self.stream();
                 while !buf.is_empty() {
@@ -68,73 +120,46 @@ macro_rules! read_methods {
             }
         }
     };
-    ($ty:ty, halves) => {
-        $crate::net::split::read_methods!($ty);
+}
+
+/// Generates the async write methods, as [`read_methods`] does the read ones
+/// (`writable`/`try_write` on the halves).
+macro_rules! write_methods {
+    (stream $stream:ident) => {
+        $crate::net::split::write_methods!(@impl $stream, ($stream));
+    };
+    ($ty:ty, half of $stream:ident) => {
+        $crate::net::split::write_methods!(@impl $ty, (half of $stream));
         impl $ty {
-            /// Waits until the socket is readable.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// # let (mut peer, _) = l.accept().await.unwrap();
-            /// peer.write_all(b"x").await.unwrap();
-            /// s.readable().await.unwrap();
-            /// # });
-            /// ```
-            pub async fn readable(&self) -> ::std::io::Result<()> {
-                self.stream().readable().await
+            /// Waits until the socket is writable.
+            #[doc = $crate::net::split::example!(half of $stream, "writable", "")]
+            pub async fn writable(&self) -> ::std::io::Result<()> {
+                self.stream().writable().await
             }
 
-            /// Reads without waiting (`WouldBlock` if nothing is there).
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// let mut buf = [0; 4];
-            /// assert!(s.try_read(&mut buf).is_err());
-            /// # });
-            /// ```
-            pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                self.stream().try_read(buf)
+            /// Writes without waiting (`WouldBlock` if the buffer is full).
+            #[doc = $crate::net::split::example!(half of $stream, "try_write", "")]
+            pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
+                self.stream().try_write(buf)
             }
         }
     };
-}
-
-/// Generates the async write methods for a type, given how to reach the stream.
-macro_rules! write_methods {
-    ($ty:ty) => {
+    (@impl $ty:ty, ($($kind:tt)*)) => {
         impl $ty {
             /// Writes some of `buf`, waiting for room; returns how much.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// let n = s.write(b"hello").await.unwrap();
-            /// assert!(n > 0);
-            /// # });
-            /// ```
+            #[doc = $crate::net::split::example!($($kind)*, "write", "\
+let n = s.write(b\"hello\").await.unwrap();
+assert!(n > 0);
+")]
             pub async fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
                 let stream = self.stream();
                 ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await
             }
 
             /// Writes all of `buf`, handling partial writes.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// s.write_all(b"hello world").await.unwrap();
-            /// # });
-            /// ```
+            #[doc = $crate::net::split::example!($($kind)*, "write_all", "\
+s.write_all(b\"hello world\").await.unwrap();
+")]
             // ANCHOR: write_all
             pub async fn write_all(&mut self, mut buf: &[u8]) -> ::std::io::Result<()> {
                 let stream = self.stream();
@@ -154,17 +179,11 @@ macro_rules! write_methods {
             // ANCHOR_END: write_all
 
             /// Writes several buffers with one system call where possible.
-            ///
-            /// ```
-            /// use std::io::IoSlice;
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// let n = s.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
-            /// assert_eq!(n, 2);
-            /// # });
-            /// ```
+            #[doc = $crate::net::split::example!($($kind)*, "write_vectored", "\
+use std::io::IoSlice;
+let n = s.write_vectored(&[IoSlice::new(b\"a\"), IoSlice::new(b\"b\")]).await.unwrap();
+assert_eq!(n, 2);
+")]
             pub async fn write_vectored(
                 &mut self,
                 bufs: &[::std::io::IoSlice<'_>],
@@ -173,66 +192,28 @@ macro_rules! write_methods {
                 ::std::future::poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
             }
 
-            /// Does nothing: bytes written to a TCP socket are already with the
+            /// Does nothing: bytes written to a socket are already with the
             /// kernel. Present so code written against buffered writers reads
             /// the same.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// s.flush().await.unwrap();
-            /// # });
-            /// ```
+            #[doc = $crate::net::split::example!($($kind)*, "flush", "\
+s.flush().await.unwrap();
+")]
             pub async fn flush(&mut self) -> ::std::io::Result<()> {
                 Ok(())
             }
         }
     };
-    ($ty:ty, halves) => {
-        $crate::net::split::write_methods!($ty);
-        impl $ty {
-            /// Waits until the socket is writable.
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// s.writable().await.unwrap();
-            /// # });
-            /// ```
-            pub async fn writable(&self) -> ::std::io::Result<()> {
-                self.stream().writable().await
-            }
-
-            /// Writes without waiting (`WouldBlock` if the buffer is full).
-            ///
-            /// ```
-            /// # let rt = runtime::Runtime::new().unwrap();
-            /// # rt.block_on(async {
-            /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-            /// assert_eq!(s.try_write(b"x").unwrap(), 1);
-            /// # });
-            /// ```
-            pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                self.stream().try_write(buf)
-            }
-        }
-    };
 }
 
-/// Both sets of methods, for `TcpStream` itself.
+/// Both sets of methods, for a stream itself (`TcpStream`, `UnixStream`).
 macro_rules! stream_methods {
-    ($ty:ty) => {
-        $crate::net::split::read_methods!($ty);
-        $crate::net::split::write_methods!($ty);
+    ($stream:ident) => {
+        $crate::net::split::read_methods!(stream $stream);
+        $crate::net::split::write_methods!(stream $stream);
     };
 }
 
-pub(crate) use {read_methods, stream_methods, write_methods};
+pub(crate) use {example, read_methods, stream_methods, write_methods};
 
 /// Borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
 ///
@@ -385,10 +366,10 @@ impl AsStream for OwnedWriteHalf {
     }
 }
 
-read_methods!(ReadHalf<'_>, halves);
-write_methods!(WriteHalf<'_>, halves);
-read_methods!(OwnedReadHalf, halves);
-write_methods!(OwnedWriteHalf, halves);
+read_methods!(ReadHalf<'_>, half of TcpStream);
+write_methods!(WriteHalf<'_>, half of TcpStream);
+read_methods!(OwnedReadHalf, half of TcpStream);
+write_methods!(OwnedWriteHalf, half of TcpStream);
 
 impl ReadHalf<'_> {
     /// Poll-based read (see [`TcpStream::poll_read`]).

@@ -130,10 +130,10 @@ impl AsStream for OwnedWriteHalf {
     }
 }
 
-read_methods!(ReadHalf<'_>, halves);
-write_methods!(WriteHalf<'_>, halves);
-read_methods!(OwnedReadHalf, halves);
-write_methods!(OwnedWriteHalf, halves);
+read_methods!(ReadHalf<'_>, half of UnixStream);
+write_methods!(WriteHalf<'_>, half of UnixStream);
+read_methods!(OwnedReadHalf, half of UnixStream);
+write_methods!(OwnedWriteHalf, half of UnixStream);
 
 impl ReadHalf<'_> {
     /// Poll-based read (see [`UnixStream::poll_read`]).
