@@ -22,8 +22,8 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
-pub use join::LocalJoinHandle;
 use join::JoinCell;
+pub use join::LocalJoinHandle;
 use ready::{Ready, TaskRef, TaskWaker};
 use task::{LocalTask, Run};
 

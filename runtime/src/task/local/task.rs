@@ -63,9 +63,11 @@ impl<F: Future> Run for LocalTask<F> {
             this.cell.complete(result);
             return Poll::Ready(());
         }
-        let polled = catch_unwind(AssertUnwindSafe(|| match this.future.as_mut().as_pin_mut() {
-            Some(future) => future.poll(cx),
-            None => Poll::Pending,
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            match this.future.as_mut().as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => Poll::Pending,
+            }
         }));
         let result = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
