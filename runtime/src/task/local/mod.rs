@@ -11,6 +11,8 @@
 mod join;
 mod ready;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
