@@ -298,9 +298,7 @@ impl Inner {
             let waker = Waker::from(waker);
             let done = {
                 let _current = crate::task::id::enter(woken.id);
-                crate::coop::reset_budget();
-                task.as_mut()
-                    .run(&mut Context::from_waker(&waker))
+                crate::coop::with_budget(|| task.as_mut().run(&mut Context::from_waker(&waker)))
                     .is_ready()
             };
             let mut tasks = self.tasks.borrow_mut();

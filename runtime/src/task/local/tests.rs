@@ -146,3 +146,19 @@ fn dropping_the_set_cancels_and_a_destructor_may_spawn() {
     let out = Pin::new(&mut h).poll(&mut Context::from_waker(Waker::noop()));
     assert!(matches!(out, Poll::Ready(Err(e)) if e.is_cancelled()));
 }
+
+#[test]
+fn driving_the_set_leaves_the_host_s_coop_budget_alone() {
+    // A plain thread runs unconstrained; a LocalSet driven on it gives each
+    // task a budget of its own, and must not leave one behind.
+    let mut local = LocalSet::new();
+    let _h = local.spawn_local(async {});
+    assert!(drive(&mut local, Waker::noop()).is_ready());
+    let mut cx = Context::from_waker(Waker::noop());
+    for i in 0..2 * crate::coop::BUDGET as usize {
+        assert!(
+            crate::coop::poll_proceed(&mut cx).is_ready(),
+            "the host ran out of budget after {i} operations"
+        );
+    }
+}
