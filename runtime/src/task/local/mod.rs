@@ -283,9 +283,8 @@ impl Inner {
         for _ in 0..PASS_BUDGET {
             let Some(woken) = self.ready.pop() else { break };
             let taken = match self.tasks.borrow_mut().get_mut(woken.key) {
-                // A stale wake of a finished task whose slot was reused, or
-                // of the task being polled (it cannot be: it is not queued
-                // while it runs), is skipped.
+                // A wake may be stale: its task finished and a new one took
+                // the slot. The new task has its own wakes; skip this one.
                 Some(entry) if entry.id == woken.id => {
                     entry.task.take().map(|t| (t, Arc::clone(&entry.waker)))
                 }
@@ -301,13 +300,14 @@ impl Inner {
                 crate::coop::with_budget(|| task.as_mut().run(&mut Context::from_waker(&waker)))
                     .is_ready()
             };
-            let mut tasks = self.tasks.borrow_mut();
             if done {
-                tasks.remove(woken.key);
-            } else if let Some(entry) = tasks.get_mut(woken.key) {
+                self.tasks.borrow_mut().remove(woken.key);
+                // Dropped with the slab released: a detached task's output
+                // goes with it, and its destructor may spawn.
+                drop(task);
+            } else if let Some(entry) = self.tasks.borrow_mut().get_mut(woken.key) {
                 entry.task = Some(task);
             }
-            // `task` (if done) is dropped here, after its future already was.
         }
         self.ready.end_pass(cx);
     }

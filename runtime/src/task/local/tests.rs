@@ -162,3 +162,27 @@ fn driving_the_set_leaves_the_host_s_coop_budget_alone() {
         );
     }
 }
+
+#[test]
+fn a_detached_task_s_output_may_spawn_when_dropped() {
+    struct SpawnOnDrop(Rc<Cell<bool>>);
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            let flag = Rc::clone(&self.0);
+            drop(spawn_local(async move { flag.set(true) }));
+        }
+    }
+    let mut local = LocalSet::new();
+    let ran = Rc::new(Cell::new(false));
+    let r = Rc::clone(&ran);
+    drop(local.spawn_local(async move { SpawnOnDrop(r) }));
+    let mut rounds = 0;
+    while drive(&mut local, Waker::noop()).is_pending() {
+        rounds += 1;
+        assert!(rounds < 10, "the set did not finish");
+    }
+    assert!(
+        ran.get(),
+        "the task spawned by the output's destructor did not run"
+    );
+}
