@@ -8,9 +8,12 @@
 //! then polls the task on its own thread.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+// `std::task::Wake` needs std's `Arc`; the lock and the flag come from
+// `crate::sync`, so that loom checks the protocol (`loom_local_*` below).
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Wake, Waker};
+
+use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 
 /// A woken task: its slab key, and its id to tell it from a later task that
 /// reused the slot.
@@ -114,5 +117,57 @@ impl Wake for TaskWaker {
         if !self.queued.swap(true, Ordering::AcqRel) {
             self.ready.push(self.task);
         }
+    }
+}
+
+/// Loom models of the wake protocol: a wake from another thread while the
+/// driver runs a pass is never lost, and never queues a task twice.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize;
+
+    struct CountWake(AtomicUsize);
+
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_local_remote_wake_during_a_pass() {
+        loom::model(|| {
+            let ready = Arc::new(Ready::default());
+            let task = TaskRef { key: 0, id: 1 };
+            let waker = Arc::new(TaskWaker::new(Arc::clone(&ready), task));
+            // Queued for its first poll, as `spawn` leaves it.
+            waker.wake_by_ref();
+
+            let remote = {
+                let waker = Arc::clone(&waker);
+                loom::thread::spawn(move || waker.wake_by_ref())
+            };
+
+            let driver = Arc::new(CountWake(AtomicUsize::new(0)));
+            let driver_waker = Waker::from(Arc::clone(&driver));
+            // One pass: poll whatever is queued (the "poll" does nothing).
+            ready.begin_pass();
+            let mut polls = 0;
+            while ready.pop().is_some() {
+                waker.clear_queued();
+                polls += 1;
+            }
+            ready.end_pass(&Context::from_waker(&driver_waker));
+            remote.join().unwrap();
+
+            // Queued at most once, and a task left queued has woken the driver.
+            let left = std::iter::from_fn(|| ready.pop()).count();
+            assert!(left <= 1, "queued {left} times");
+            if left == 1 {
+                assert!(driver.0.load(Ordering::SeqCst) >= 1, "a wake was lost");
+            }
+            assert!(polls >= 1);
+        });
     }
 }
