@@ -118,10 +118,10 @@ impl<T> LocalJoinHandle<T> {
     ///
     /// ```
     /// let rt = runtime::Builder::new_current_thread().build().unwrap();
-    /// let local = runtime::task::LocalSet::new();
+    /// let mut local = runtime::task::LocalSet::new();
     /// let handle = local.spawn_local(async {});
     /// assert!(!handle.is_finished());
-    /// rt.block_on(&mut { local }); // runs the LocalSet until its tasks are done
+    /// rt.block_on(&mut local); // runs the set until its tasks are done
     /// assert!(handle.is_finished());
     /// ```
     pub fn is_finished(&self) -> bool {
