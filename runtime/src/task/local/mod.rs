@@ -69,6 +69,13 @@ const PASS_BUDGET: usize = 61;
 /// });
 /// assert_eq!(log.borrow().len(), 3);
 /// ```
+///
+/// The set and its tasks' handles stay on their thread:
+///
+/// ```compile_fail
+/// let local = runtime::task::LocalSet::new();
+/// std::thread::spawn(move || drop(local)); // `LocalSet` is `!Send`
+/// ```
 pub struct LocalSet {
     inner: Rc<Inner>,
 }
