@@ -46,6 +46,20 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 }
 // ANCHOR_END: poll_proceed
 
+/// Runs `f` with a fresh budget, then puts the previous one back: a task
+/// polled inside another's poll (a `LocalSet`'s) gets a budget of its own
+/// without changing its host's.
+pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(u8);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REMAINING.set(self.0);
+        }
+    }
+    let _restore = Restore(REMAINING.replace(BUDGET));
+    f()
+}
+
 /// Runs `f` without a budget limit, then puts the budget back as it was.
 /// For a combinator's own bookkeeping after its inner future spent the
 /// budget: `Timeout` must still see its deadline.

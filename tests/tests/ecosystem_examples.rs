@@ -186,6 +186,11 @@ fn example_http_hello_tokio() {
 }
 
 #[test]
+fn example_local_counter() {
+    self_test("local_counter");
+}
+
+#[test]
 fn example_udp_echo() {
     self_test("udp_echo");
 }

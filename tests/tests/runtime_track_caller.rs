@@ -39,6 +39,10 @@ fn misuse_panics_point_at_the_caller() {
             Box::new(|| drop(runtime::spawn_blocking(|| {}))),
         ),
         (
+            "spawn_local outside a LocalSet",
+            Box::new(|| drop(runtime::task::spawn_local(async {}))),
+        ),
+        (
             "Handle::current outside a runtime",
             Box::new(|| drop(runtime::Handle::current())),
         ),

@@ -9,6 +9,7 @@
 //! - `waker.rs`: the task's `Waker`;
 //! - `join.rs` and `error.rs`: the public `JoinHandle` and `JoinError`;
 //! - `abort.rs`, `id.rs`, `join_set.rs`: `AbortHandle`, task `Id`s, `JoinSet`;
+//! - `local/`: `LocalSet` and `spawn_local` for `!Send` futures;
 //! - `loom_models.rs`: loom models of the whole protocol.
 
 mod abort;
@@ -18,6 +19,7 @@ mod harness;
 mod id;
 mod join;
 mod join_set;
+mod local;
 #[cfg(all(test, loom))]
 mod loom_models;
 pub(crate) mod raw;
@@ -37,6 +39,7 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalJoinHandle, LocalSet, RunUntil};
 
 /// Spawns a task on the current runtime. The task starts running in the
 /// background right away; the returned handle can be awaited for its output,
