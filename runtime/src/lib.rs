@@ -88,6 +88,7 @@
 //! | `tokio::net::{UdpSocket, TcpSocket, UnixListener, UnixStream, UnixDatagram}` | [`net::UdpSocket`], [`net::TcpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
 //! | `task::{JoinSet, AbortHandle, Id, id, try_id}`, `JoinHandle::abort_handle` | [`task::JoinSet`], [`task::AbortHandle`], [`task::Id`], [`task::id`], [`task::try_id`], [`JoinHandle::abort_handle`] |
+//! | `task::{LocalSet, spawn_local}` (`!Send` futures) | [`task::LocalSet`], [`task::spawn_local`] (handle: [`task::LocalJoinHandle`], `!Send`) |
 //! | `Handle::block_on` | [`Handle::block_on`] |
 //! | `Runtime::shutdown_timeout`, `Runtime::shutdown_background` | [`Runtime::shutdown_timeout`], [`Runtime::shutdown_background`] |
 //! | `task::block_in_place` | [`task::block_in_place`] |
