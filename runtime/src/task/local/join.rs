@@ -129,7 +129,7 @@ impl<T> LocalJoinHandle<T> {
     }
 
     /// The task's [`Id`], unique within the process (what
-    /// [`task::id()`](crate::task::id) returns inside it).
+    /// [`task::id()`](crate::task::id()) returns inside it).
     ///
     /// ```
     /// let rt = runtime::Builder::new_current_thread().build().unwrap();
