@@ -10,6 +10,7 @@
 //! - `join.rs` and `error.rs`: the public `JoinHandle` and `JoinError`;
 //! - `abort.rs`, `id.rs`, `join_set.rs`: `AbortHandle`, task `Id`s, `JoinSet`;
 //! - `local/`: `LocalSet` and `spawn_local` for `!Send` futures;
+//! - `task_local.rs`: `task_local!` keys, `LocalKey` and its scope future;
 //! - `loom_models.rs`: loom models of the whole protocol.
 
 mod abort;
@@ -25,6 +26,7 @@ mod loom_models;
 pub(crate) mod raw;
 mod refs;
 pub(crate) mod state;
+mod task_local;
 #[cfg(test)]
 pub(crate) mod test_util;
 mod waker;
@@ -40,6 +42,7 @@ pub use id::{id, try_id, Id};
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalJoinHandle, LocalSet, RunUntil};
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 /// Spawns a task on the current runtime. The task starts running in the
 /// background right away; the returned handle can be awaited for its output,
