@@ -89,6 +89,7 @@
 //! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
 //! | `task::{JoinSet, AbortHandle, Id, id, try_id}`, `JoinHandle::abort_handle` | [`task::JoinSet`], [`task::AbortHandle`], [`task::Id`], [`task::id`], [`task::try_id`], [`JoinHandle::abort_handle`] |
 //! | `task::{LocalSet, spawn_local}` (`!Send` futures) | [`task::LocalSet`], [`task::spawn_local`] (handle: [`task::LocalJoinHandle`], `!Send`) |
+//! | `tokio::task_local!`, `task::LocalKey::{scope, sync_scope, with, try_with, get}` | [`task_local!`], [`task::LocalKey`] (same methods; scope future [`task::TaskLocalFuture`], error [`task::AccessError`]) |
 //! | `Handle::block_on` | [`Handle::block_on`] |
 //! | `Runtime::shutdown_timeout`, `Runtime::shutdown_background` | [`Runtime::shutdown_timeout`], [`Runtime::shutdown_background`] |
 //! | `task::block_in_place` | [`task::block_in_place`] |

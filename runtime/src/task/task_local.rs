@@ -284,6 +284,20 @@ pin_project_lite::pin_project! {
     /// let rt = runtime::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(scoped), 2);
     /// ```
+    ///
+    /// It is `Send` only when the value and the inner future are, so a `!Send`
+    /// value cannot be smuggled onto another worker:
+    ///
+    /// ```compile_fail
+    /// runtime::task_local! {
+    ///     static SHARED: std::rc::Rc<u8>;
+    /// }
+    ///
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     runtime::spawn(SHARED.scope(std::rc::Rc::new(1), async {}));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct TaskLocalFuture<T: 'static, F> {
         key: &'static LocalKey<T>,
