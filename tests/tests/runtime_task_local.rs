@@ -251,6 +251,9 @@ fn scope_future_is_send_when_its_parts_are() {
     assert_send(&fut);
 }
 
+/// A call that must panic.
+type Misuse = Box<dyn FnOnce()>;
+
 thread_local! {
     static PANIC_FILE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -267,7 +270,7 @@ fn with_outside_a_scope_panics_at_the_caller() {
         }));
     });
     let here = file!();
-    let cases: Vec<(&str, Box<dyn FnOnce()>)> = vec![
+    let cases: Vec<(&str, Misuse)> = vec![
         ("with", Box::new(|| NUM.with(|_| ()))),
         ("get", Box::new(|| drop(NAME.get()))),
     ];
