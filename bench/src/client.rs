@@ -345,6 +345,30 @@ pub fn pipelined(opts: &PipelineOpts<'_>) -> io::Result<PipelineResult> {
     Ok(total)
 }
 
+/// Opens this thread's `nconns` non-blocking connections, registers each with `ep` under its
+/// index, and gives each its first batch (spread over the batch list by thread and index).
+/// Waits at `barrier` even after an error, or the other threads would hang there.
+fn connect_all(
+    opts: &PipelineOpts<'_>,
+    ep: &Epoll,
+    nconns: usize,
+    thread: usize,
+    barrier: &Barrier,
+) -> io::Result<Vec<(TcpStream, usize)>> {
+    let connected = (0..nconns)
+        .map(|i| {
+            let stream = TcpStream::connect_timeout(&opts.addr, Duration::from_secs(5))?;
+            stream.set_nodelay(true)?;
+            stream.set_nonblocking(true)?;
+            ep.add(stream.as_raw_fd(), i as u64)?;
+            let batch = (thread * 7919 + i * 31) % opts.batches.len();
+            Ok((stream, batch))
+        })
+        .collect::<io::Result<Vec<_>>>();
+    barrier.wait();
+    connected
+}
+
 struct PConn {
     stream: TcpStream,
     batch: usize,
@@ -361,28 +385,17 @@ fn pipelined_thread(
     barrier: &Barrier,
 ) -> io::Result<PipelineResult> {
     let ep = Epoll::new()?;
-    let mut conns = Vec::with_capacity(nconns);
-    let connected = (|| -> io::Result<()> {
-        for i in 0..nconns {
-            let stream = TcpStream::connect_timeout(&opts.addr, Duration::from_secs(5))?;
-            stream.set_nodelay(true)?;
-            stream.set_nonblocking(true)?;
-            ep.add(stream.as_raw_fd(), i as u64)?;
-            let batch = (thread * 7919 + i * 31) % opts.batches.len();
-            conns.push(PConn {
-                stream,
-                batch,
-                sent: 0,
-                matched: 0,
-                started: Instant::now(),
-                done: false,
-            });
-        }
-        Ok(())
-    })();
-    // Every thread must reach the barrier, even after an error, or the others hang.
-    barrier.wait();
-    connected?;
+    let mut conns: Vec<PConn> = connect_all(opts, &ep, nconns, thread, barrier)?
+        .into_iter()
+        .map(|(stream, batch)| PConn {
+            stream,
+            batch,
+            sent: 0,
+            matched: 0,
+            started: Instant::now(),
+            done: false,
+        })
+        .collect();
     let mut res = PipelineResult::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut events = empty_events(256);
@@ -475,28 +488,17 @@ fn streaming_thread(
     barrier: &Barrier,
 ) -> io::Result<PipelineResult> {
     let ep = Epoll::new()?;
-    let mut conns = Vec::with_capacity(nconns);
-    let connected = (|| -> io::Result<()> {
-        for i in 0..nconns {
-            let stream = TcpStream::connect_timeout(&opts.addr, Duration::from_secs(5))?;
-            stream.set_nodelay(true)?;
-            stream.set_nonblocking(true)?;
-            ep.add(stream.as_raw_fd(), i as u64)?;
-            let batch = (thread * 7919 + i * 31) % opts.batches.len();
-            conns.push(SConn {
-                stream,
-                send_batch: batch,
-                sent: 0,
-                recv_batch: batch,
-                matched: 0,
-                in_flight: 0,
-            });
-        }
-        Ok(())
-    })();
-    // Every thread must reach the barrier, even after an error, or the others hang.
-    barrier.wait();
-    connected?;
+    let mut conns: Vec<SConn> = connect_all(opts, &ep, nconns, thread, barrier)?
+        .into_iter()
+        .map(|(stream, batch)| SConn {
+            stream,
+            send_batch: batch,
+            sent: 0,
+            recv_batch: batch,
+            matched: 0,
+            in_flight: 0,
+        })
+        .collect();
     let mut res = PipelineResult::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut events = empty_events(256);
