@@ -31,9 +31,9 @@ pub enum Imp {
     Tokio,
     /// `raw_epoll_server`: no runtime at all.
     Raw,
-    /// `raw_epoll_server --fair-bytes 16384`: the same, yielding after 16 KiB per connection.
+    /// `raw_epoll_server --fair-bytes 16384`: the same, yielding after 16 KiB per connection (our server's bound).
     RawFair,
-    /// `raw_epoll_server --fair-bytes 262144`: yielding after 256 KiB, our server's bound.
+    /// `raw_epoll_server --fair-bytes 262144`: yielding after 256 KiB, our server's former bound.
     RawFair256,
     /// `tokio_server --pooled`: tokio with our buffer policy (no buffer held while idle).
     TokioPooled,
