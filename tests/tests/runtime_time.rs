@@ -435,6 +435,45 @@ fn paused_clock_auto_advances_to_each_deadline_when_idle() {
     }
 }
 
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("user waker panicked in advance");
+    }
+}
+
+/// `advance` wakes every timer it passes even if one of their wakers panics
+/// (the panic goes to the task that called `advance`): the timers behind the
+/// panicking one in the list used to be dropped unwoken, their tasks hung.
+#[test]
+fn advance_wakes_every_timer_even_if_one_waker_panics() {
+    let rt = paused("current-thread");
+    rt.block_on(bounded("advance past a panicking waker", async {
+        let waiter = || runtime::spawn(sleep(Duration::from_secs(10)));
+        let before = [waiter(), waiter()];
+        runtime::task::yield_now().await; // they register their timers
+        let mut panicking = Box::pin(sleep(Duration::from_secs(10)));
+        let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+        let polled = panicking
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        let after = [waiter(), waiter()];
+        runtime::task::yield_now().await;
+        let advanced = runtime::spawn(runtime::time::advance(Duration::from_secs(10))).await;
+        assert!(
+            advanced.unwrap_err().is_panic(),
+            "the waker's panic reaches the caller"
+        );
+        for h in before.into_iter().chain(after) {
+            h.await.unwrap();
+        }
+        drop(panicking);
+    }));
+}
+
 /// `advance` fires exactly the timers it passes, and a timeout in a test
 /// completes without waiting for it.
 #[test]
