@@ -74,7 +74,7 @@ impl AbortHandle {
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// let handle = rt.spawn(async {});
-    /// assert_eq!(handle.abort_handle().id().as_u64(), handle.id());
+    /// assert_eq!(handle.abort_handle().id(), handle.id());
     /// ```
     pub fn id(&self) -> Id {
         Id::new(self.raw.id())
