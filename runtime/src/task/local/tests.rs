@@ -100,7 +100,11 @@ fn an_abort_from_another_thread_wakes_the_driver_and_cancels_on_the_set_s_thread
     })
     .join()
     .unwrap();
-    assert_eq!(driver.0.load(Ordering::SeqCst), 1, "the idle driver is woken");
+    assert_eq!(
+        driver.0.load(Ordering::SeqCst),
+        1,
+        "the idle driver is woken"
+    );
     assert!(!abort.is_finished(), "cancelled only when the set runs");
     assert!(drive(&mut local, &driver_waker).is_ready());
     assert_eq!(polls.get(), 1, "an aborted task is not polled again");
