@@ -43,7 +43,9 @@ use slab::Slab;
 
 use crate::metrics::METRICS;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
-use crate::sys::epoll::{Epoll, Event, INTEREST};
+#[cfg(doc)]
+use crate::sys::epoll::INTEREST;
+use crate::sys::epoll::{Epoll, Event};
 use crate::sys::eventfd::EventFd;
 pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use std::sync::Arc as StdArc;
@@ -134,11 +136,15 @@ impl Reactor {
     }
 
     // ANCHOR: register
-    /// Registers `fd` (edge-triggered, read + write + peer-close).
+    /// Registers `fd` for the epoll `events` given:
+    /// [`INTEREST`](crate::sys::epoll::INTEREST) (edge-triggered, read +
+    /// write + peer-close) for every socket, less for an `AsyncFd` created
+    /// with a narrower interest.
     pub(crate) fn register(
         self: &StdArc<Self>,
         fd: BorrowedFd<'_>,
         initially_ready: bool,
+        events: u32,
     ) -> io::Result<Registration> {
         let io = Arc::new(ScheduledIo::new(initially_ready));
         let token = {
@@ -155,7 +161,7 @@ impl Reactor {
             debug_assert!(index < u32::MAX as usize - 2);
             ((generation as u64) << 32) | index as u64
         };
-        if let Err(e) = self.epoll.add(fd, INTEREST, token) {
+        if let Err(e) = self.epoll.add(fd, events, token) {
             self.forget(token);
             return Err(e);
         }
