@@ -564,3 +564,20 @@ fn a_panicking_waker_does_not_leave_the_rest_of_its_turn_unwoken() {
     }));
     assert_eq!(n, 7);
 }
+
+/// `JoinHandle::id()` is a `task::Id`: the one `task::id()` returns inside
+/// the task and `AbortHandle::id()` returns, distinct between tasks.
+#[test]
+fn join_handle_id_is_the_task_s_id() {
+    for (name, rt) in flavours() {
+        rt.block_on(bounded(name, async {
+            let handle = runtime::spawn(async { runtime::task::id() });
+            let id: runtime::task::Id = handle.id();
+            assert_eq!(id, handle.abort_handle().id(), "{name}");
+            let other = runtime::spawn(async {});
+            assert_ne!(id, other.id(), "{name}");
+            assert_eq!(handle.await.unwrap(), id, "{name}");
+            assert!(format!("{:?}", other).contains(&format!("{:?}", other.id())));
+        }));
+    }
+}
