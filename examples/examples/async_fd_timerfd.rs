@@ -3,7 +3,9 @@
 //! What it teaches: `runtime::io::AsyncFd` —
 //!
 //! * a descriptor the runtime knows nothing about (here a Linux `timerfd`,
-//!   made with `libc`) is registered with `AsyncFd::new`;
+//!   made with `libc`) is registered with `AsyncFd::with_interest`, for
+//!   reading only (a timerfd is never writable; `AsyncFd::new` registers
+//!   both directions);
 //! * `readable().await` returns a guard; `guard.try_io(..)` runs the system
 //!   call and, if it says `WouldBlock`, forgets the readiness so the next
 //!   `readable()` sleeps until epoll reports a new edge;
@@ -19,7 +21,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use runtime::io::AsyncFd;
+use runtime::io::{AsyncFd, Interest};
 
 /// A periodic, non-blocking timerfd on the monotonic clock.
 fn timerfd(period: Duration) -> io::Result<OwnedFd> {
@@ -79,7 +81,7 @@ async fn tick(timer: &AsyncFd<OwnedFd>) -> io::Result<u64> {
 
 /// Counts `ticks` expirations of a `period` timer; returns the time taken.
 async fn run(period: Duration, ticks: u64, verbose: bool) -> io::Result<Duration> {
-    let timer = AsyncFd::new(timerfd(period)?)?;
+    let timer = AsyncFd::with_interest(timerfd(period)?, Interest::READABLE)?;
     let start = Instant::now();
     let mut seen = 0;
     while seen < ticks {

@@ -391,3 +391,68 @@ fn task_ids_are_visible_inside_local_tasks() {
     // Outside a task again.
     assert!(runtime::task::try_id().is_none());
 }
+
+/// `LocalJoinHandle::abort_handle` gives a `Send + Sync` handle: a plain
+/// thread cancels a pending local task through it (waking the idle set), the
+/// future is dropped on the set's thread, and `is_finished`/`id` agree with
+/// the local handle; aborting a finished task changes nothing.
+#[test]
+fn a_local_task_is_aborted_from_another_thread() {
+    fn send_sync<T: Send + Sync + Clone + 'static>(t: T) -> T {
+        t
+    }
+    for (name, rt) in flavours() {
+        let local = LocalSet::new();
+        let set_thread = std::thread::current().id();
+        let dropped_on = Arc::new(Mutex::new(Vec::new()));
+        local.block_on(
+            &rt,
+            bounded(name, async {
+                let not_send = Rc::new(DropThread(Arc::clone(&dropped_on)));
+                let handle = spawn_local(async move {
+                    let _keep = not_send;
+                    std::future::pending::<()>().await
+                });
+                let abort = send_sync(handle.abort_handle());
+                assert_eq!(abort.id(), handle.id(), "{name}");
+                yield_now().await; // the task has run and is parked
+                assert!(!abort.is_finished(), "{name}");
+                let remote = abort.clone();
+                std::thread::spawn(move || remote.abort()).join().unwrap();
+                let err = handle.await.unwrap_err();
+                assert!(err.is_cancelled(), "{name}: {err:?}");
+                assert!(abort.is_finished(), "{name}");
+
+                // A finished task keeps its output whatever the handle says.
+                let done = spawn_local(async { Rc::new(5) });
+                let abort = done.abort_handle();
+                while !done.is_finished() {
+                    yield_now().await;
+                }
+                assert!(abort.is_finished(), "{name}");
+                std::thread::spawn(move || abort.abort()).join().unwrap();
+                assert_eq!(*done.await.unwrap(), 5, "{name}");
+            }),
+        );
+        assert_eq!(*dropped_on.lock().unwrap(), vec![set_thread], "{name}");
+    }
+}
+
+/// An `AbortHandle` of a local task may outlive its `LocalJoinHandle`, its
+/// task and its `LocalSet`: aborting then does nothing, and it still knows
+/// its id and that the task is finished.
+#[test]
+fn a_local_abort_handle_outlives_its_task_and_set() {
+    let rt = current();
+    let local = LocalSet::new();
+    let handle = local.spawn_local(std::future::pending::<()>());
+    let id = handle.id();
+    let abort = handle.abort_handle();
+    drop(handle);
+    assert!(!abort.is_finished());
+    drop(local); // cancels the task
+    assert!(abort.is_finished());
+    assert_eq!(abort.id(), id);
+    std::thread::spawn(move || abort.abort()).join().unwrap();
+    drop(rt);
+}

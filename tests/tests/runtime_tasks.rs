@@ -495,3 +495,89 @@ fn yield_now_lets_others_run() {
         }));
     }
 }
+
+// ----- a panicking waker among the reactor's wake-ups ---------------------------------
+
+/// A waker that panics when woken (foreign code the reactor must survive).
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("user waker panicked in the reactor's wake loop");
+    }
+}
+
+/// Polls `timer` once with a [`PanickingWaker`]; says whether it is pending
+/// (that is, registered with that waker).
+fn register_panicking_waker(timer: Pin<&mut runtime::time::Sleep>) -> bool {
+    let waker = Waker::from(Arc::new(PanickingWaker));
+    timer.poll(&mut Context::from_waker(&waker)).is_pending()
+}
+
+/// One waker of a reactor turn panics: the tasks whose timers came due in
+/// the same turn are still woken (they used to be dropped unwoken with the
+/// rest of the turn's list, and hung), and the worker lives on.
+///
+/// Nine timers share one deadline; the fifth is registered with a panicking
+/// waker, so whatever the wake order, waiters are queued behind it.
+#[test]
+fn a_panicking_waker_does_not_leave_the_rest_of_its_turn_unwoken() {
+    const WAITERS: usize = 8;
+    let rt = multi(1);
+    // Far enough ahead that every timer is registered before it passes.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let (woken_tx, woken_rx) = std::sync::mpsc::channel();
+    let (registered_tx, registered_rx) = std::sync::mpsc::channel();
+    for i in 0..=WAITERS {
+        if i == WAITERS / 2 {
+            let registered = registered_tx.clone();
+            rt.spawn(async move {
+                let mut timer = Box::pin(runtime::time::sleep_until(deadline));
+                registered
+                    .send(register_panicking_waker(timer.as_mut()))
+                    .unwrap();
+                // Keeps the timer registered until its deadline.
+                std::future::pending::<()>().await;
+            });
+        } else {
+            let woken = woken_tx.clone();
+            rt.spawn(async move {
+                runtime::time::sleep_until(deadline).await;
+                woken.send(i).unwrap();
+            });
+        }
+    }
+    let registered = registered_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the panicking waker's task ran");
+    assert!(registered, "the timer passed before it was registered");
+    let mut woken = Vec::new();
+    while woken.len() < WAITERS {
+        match woken_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(i) => woken.push(i),
+            Err(_) => panic!("tasks left hanging: only {woken:?} of {WAITERS} were woken"),
+        }
+    }
+    // The only worker survived the panic.
+    let n = rt.block_on(bounded("after the panic", async {
+        runtime::spawn(async { 7 }).await.unwrap()
+    }));
+    assert_eq!(n, 7);
+}
+
+/// `JoinHandle::id()` is a `task::Id`: the one `task::id()` returns inside
+/// the task and `AbortHandle::id()` returns, distinct between tasks.
+#[test]
+fn join_handle_id_is_the_task_s_id() {
+    for (name, rt) in flavours() {
+        rt.block_on(bounded(name, async {
+            let handle = runtime::spawn(async { runtime::task::id() });
+            let id: runtime::task::Id = handle.id();
+            assert_eq!(id, handle.abort_handle().id(), "{name}");
+            let other = runtime::spawn(async {});
+            assert_ne!(id, other.id(), "{name}");
+            assert_eq!(handle.await.unwrap(), id, "{name}");
+            assert!(format!("{:?}", other).contains(&format!("{:?}", other.id())));
+        }));
+    }
+}

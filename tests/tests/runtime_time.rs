@@ -435,6 +435,45 @@ fn paused_clock_auto_advances_to_each_deadline_when_idle() {
     }
 }
 
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("user waker panicked in advance");
+    }
+}
+
+/// `advance` wakes every timer it passes even if one of their wakers panics
+/// (the panic goes to the task that called `advance`): the timers behind the
+/// panicking one in the list used to be dropped unwoken, their tasks hung.
+#[test]
+fn advance_wakes_every_timer_even_if_one_waker_panics() {
+    let rt = paused("current-thread");
+    rt.block_on(bounded("advance past a panicking waker", async {
+        let waiter = || runtime::spawn(sleep(Duration::from_secs(10)));
+        let before = [waiter(), waiter()];
+        runtime::task::yield_now().await; // they register their timers
+        let mut panicking = Box::pin(sleep(Duration::from_secs(10)));
+        let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+        let polled = panicking
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        let after = [waiter(), waiter()];
+        runtime::task::yield_now().await;
+        let advanced = runtime::spawn(runtime::time::advance(Duration::from_secs(10))).await;
+        assert!(
+            advanced.unwrap_err().is_panic(),
+            "the waker's panic reaches the caller"
+        );
+        for h in before.into_iter().chain(after) {
+            h.await.unwrap();
+        }
+        drop(panicking);
+    }));
+}
+
 /// `advance` fires exactly the timers it passes, and a timeout in a test
 /// completes without waiting for it.
 #[test]
@@ -718,4 +757,104 @@ fn paused_clock_waits_for_a_multi_thread_block_on_caller() {
             "the outer timeout fired: the clock jumped past it"
         );
     });
+}
+
+/// `runtime::time::Instant` reads the runtime's clock: on a paused clock its
+/// `now`, `elapsed` and `duration_since` see virtual time (on a worker and
+/// in `block_on`), where `std::time::Instant` sees only the real time that
+/// went by. (Until it existed, this name was std's `Instant`, and these
+/// assertions failed.)
+#[test]
+fn instant_follows_the_paused_clock() {
+    use runtime::time::Instant;
+    for name in ["current-thread", "multi-thread"] {
+        let rt = paused(name);
+        let check = |place: &'static str| async move {
+            let start = Instant::now();
+            let wall = std::time::Instant::now();
+            sleep(Duration::from_secs(3600)).await;
+            assert_eq!(start.elapsed(), Duration::from_secs(3600), "{place}");
+            assert_eq!(
+                Instant::now().duration_since(start),
+                Duration::from_secs(3600),
+                "{place}"
+            );
+            assert!(wall.elapsed() < Duration::from_secs(600), "{place}");
+            // A deadline computed from it is on the same clock.
+            sleep_until(start + Duration::from_secs(7200)).await;
+            assert_eq!(start.elapsed(), Duration::from_secs(7200), "{place}");
+        };
+        rt.block_on(check("block_on"));
+        on_a_worker(&rt, check("a worker"));
+    }
+}
+
+/// Every function that takes a deadline accepts both `runtime::time::Instant`
+/// and `std::time::Instant`; the values handed out (std's) compare, subtract
+/// and convert with `runtime::time::Instant`.
+#[test]
+fn deadlines_take_either_instant() {
+    use runtime::time::{interval_at, timeout_at, Instant};
+    let rt = paused("current-thread");
+    rt.block_on(async {
+        let ours = Instant::now();
+        let std: std::time::Instant = ours.into_std();
+        assert_eq!(Instant::from_std(std), ours);
+        assert_eq!(Instant::from(std), ours);
+        assert_eq!(std::time::Instant::from(ours), std);
+
+        let s = sleep_until(ours + Duration::from_secs(1));
+        assert_eq!(s.deadline(), std + Duration::from_secs(1));
+        s.await;
+        sleep_until(std + Duration::from_secs(2)).await;
+        assert_eq!(Instant::now() - ours, Duration::from_secs(2));
+
+        let mut s = Box::pin(sleep(Duration::from_secs(3600)));
+        s.as_mut().reset(ours + Duration::from_secs(3));
+        s.as_mut().await;
+        s.as_mut().reset(std + Duration::from_secs(4));
+        s.as_mut().await;
+        assert_eq!(ours.elapsed(), Duration::from_secs(4));
+
+        let r = timeout_at(ours + Duration::from_secs(5), std::future::pending::<()>()).await;
+        assert!(r.is_err());
+        let r = timeout_at(std + Duration::from_secs(6), std::future::pending::<()>()).await;
+        assert!(r.is_err());
+
+        let mut iv = interval_at(ours + Duration::from_secs(7), Duration::from_secs(1));
+        let tick = iv.tick().await;
+        // A std instant handed out, against ours: both orders.
+        assert_eq!(tick, ours + Duration::from_secs(7));
+        assert_eq!(ours + Duration::from_secs(7), tick);
+        assert!(tick > ours); // std's `PartialOrd<Instant>`
+        assert!(ours < tick); // ours, `PartialOrd<std::time::Instant>`
+        assert_eq!(tick - ours, Duration::from_secs(7));
+        assert_eq!(Instant::now() - tick, Duration::ZERO);
+        iv.reset_at(std + Duration::from_secs(9));
+        assert_eq!(iv.tick().await, std + Duration::from_secs(9));
+        iv.reset_at(Instant::now() + Duration::from_secs(1));
+        assert_eq!(iv.tick().await, ours + Duration::from_secs(10));
+    });
+}
+
+/// The arithmetic of `runtime::time::Instant` mirrors std's (and saturates
+/// where std's `duration_since` does).
+#[test]
+fn instant_arithmetic() {
+    use runtime::time::Instant;
+    let a = Instant::now();
+    let mut b = a + Duration::from_secs(2);
+    assert_eq!(b - a, Duration::from_secs(2));
+    assert_eq!(a - b, Duration::ZERO);
+    assert_eq!(a.checked_duration_since(b), None);
+    assert_eq!(b.checked_duration_since(a), Some(Duration::from_secs(2)));
+    assert_eq!(a.saturating_duration_since(b), Duration::ZERO);
+    b -= Duration::from_secs(1);
+    assert_eq!(b - Duration::from_secs(1), a);
+    b += Duration::from_secs(1);
+    assert_eq!(b.checked_sub(Duration::from_secs(2)), Some(a));
+    assert_eq!(a.checked_add(Duration::MAX), None);
+    assert!(a < b);
+    assert!(b >= a);
+    assert_eq!(format!("{a:?}"), format!("{:?}", a.into_std()));
 }

@@ -69,6 +69,9 @@ pub struct AsyncFd<T: AsRawFd> {
     /// `None` only after `into_inner` took it (then `drop` has nothing to do).
     inner: Option<T>,
     registration: Registration,
+    /// What the descriptor is registered for: a wait for anything else could
+    /// never end, and is refused.
+    interest: Interest,
 }
 
 /// Readiness an [`AsyncFd`] reported, borrowed from it: run the system call
@@ -112,6 +115,44 @@ pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
 #[derive(Debug)]
 pub struct TryIoError(());
 
+/// Readiness an [`AsyncFd`] reported, borrowed from it mutably (by
+/// [`readable_mut`](AsyncFd::readable_mut) and the other `_mut` waits):
+/// [`try_io`](Self::try_io) hands the closure `&mut AsyncFd<T>`.
+///
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let mut a = runtime::io::AsyncFd::new(a).unwrap();
+/// let mut guard = a.writable_mut().await.unwrap();
+/// assert!(guard.ready().is_writable());
+/// let _inner: &mut std::os::unix::net::UnixStream = guard.get_inner_mut();
+/// # });
+/// ```
+pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
+    fd: &'a mut AsyncFd<T>,
+    /// `None` once cleared (or retained): nothing left to clear.
+    event: Option<ReadyEvent>,
+}
+
+/// [`AsyncFd::try_new`] or [`AsyncFd::try_with_interest`] failed: the reason,
+/// and the object that was to be registered, handed back unharmed.
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// let _guard = rt.handle().enter();
+/// let file = std::fs::File::open("/proc/self/status").unwrap();
+/// let err = runtime::io::AsyncFd::try_new(file).unwrap_err();
+/// assert!(err.to_string().contains("epoll_ctl"));
+/// let (file, cause): (std::fs::File, std::io::Error) = err.into_parts();
+/// # drop((file, cause));
+/// ```
+pub struct AsyncFdTryNewError<T> {
+    inner: T,
+    cause: io::Error,
+}
+
 impl<T: AsRawFd> AsyncFd<T> {
     /// Registers `inner` with the current runtime's reactor, for both read
     /// and write readiness.
@@ -130,24 +171,169 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// ```
     #[track_caller]
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
+        AsyncFd::with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `inner` for `interest` only: e.g. `WRITABLE` for the write
+    /// end of a pipe, which never becomes readable. The reactor is then not
+    /// told about (nor woken for) the other direction, and a wait for an
+    /// interest the descriptor is not registered for (`readable()` here)
+    /// fails at once with `InvalidInput` instead of waiting forever.
+    /// (Errors and hang-ups are reported to the registered interest: a pipe's
+    /// write end becomes "writable" when its reader closes, and the write
+    /// then says `EPIPE`.)
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use runtime::io::{AsyncFd, Interest};
+    ///
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let (r, w) = std::io::pipe()?;
+    ///     let w = std::os::fd::OwnedFd::from(w);
+    ///     set_nonblocking(&w);
+    ///     let w = AsyncFd::with_interest(std::fs::File::from(w), Interest::WRITABLE)?;
+    ///     let n = w.async_io(Interest::WRITABLE, |f| (&*f).write(b"ok")).await?;
+    ///     assert_eq!(n, 2);
+    ///     let err = w.readable().await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    ///     # drop(r);
+    ///     Ok::<(), std::io::Error>(())
+    /// }).unwrap();
+    /// # fn set_nonblocking(fd: &impl std::os::fd::AsRawFd) {
+    /// #     let fd = fd.as_raw_fd();
+    /// #     // SAFETY: fcntl on an open descriptor, flags from F_GETFL.
+    /// #     unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
+        AsyncFd::try_with_interest(inner, interest).map_err(io::Error::from)
+    }
+
+    /// [`new`](Self::new), handing `inner` back if the registration fails
+    /// (a regular file, which epoll refuses with `EPERM`; a closed runtime),
+    /// so the caller can fall back to blocking I/O on it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let file = std::fs::File::create(std::env::temp_dir().join("asyncfd-try-new-doc"))?;
+    /// // epoll does not take regular files: the file comes back, still open.
+    /// let (mut file, err) = runtime::io::AsyncFd::try_new(file).unwrap_err().into_parts();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied); // EPERM
+    /// file.write_all(b"still usable")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        AsyncFd::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// [`with_interest`](Self::with_interest), handing `inner` back if the
+    /// registration fails.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use runtime::io::{AsyncFd, Interest};
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// let fd = match AsyncFd::try_with_interest(a, Interest::READABLE) {
+    ///     Ok(fd) => fd,
+    ///     Err(e) => {
+    ///         let (_stream, cause) = e.into_parts(); // use the stream blocking
+    ///         return Err(cause);
+    ///     }
+    /// };
+    /// # drop(fd);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn try_with_interest(
+        inner: T,
+        interest: Interest,
+    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
         // Nothing is assumed ready: epoll reports the current state as the
         // first edge when the fd is added.
-        AsyncFd::with_readiness(inner, false)
+        AsyncFd::register(inner, interest, false)
     }
 
     /// `initially_ready`: start out assuming the fd is readable and writable
     /// (see `ScheduledIo::new`).
     #[track_caller]
     pub(crate) fn with_readiness(inner: T, initially_ready: bool) -> io::Result<AsyncFd<T>> {
+        AsyncFd::register(
+            inner,
+            Interest::READABLE | Interest::WRITABLE,
+            initially_ready,
+        )
+        .map_err(io::Error::from)
+    }
+
+    #[track_caller]
+    fn register(
+        inner: T,
+        interest: Interest,
+        initially_ready: bool,
+    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
         let reactor =
             crate::context::with_current("creating an AsyncFd", |h| h.shared.reactor.clone());
         // SAFETY: `inner` owns the descriptor and is alive for this borrow.
         let fd = unsafe { BorrowedFd::borrow_raw(inner.as_raw_fd()) };
-        let registration = reactor.register(fd, initially_ready)?;
-        Ok(AsyncFd {
-            inner: Some(inner),
-            registration,
-        })
+        match reactor.register(fd, initially_ready, interest.epoll_events()) {
+            Ok(registration) => Ok(AsyncFd {
+                inner: Some(inner),
+                registration,
+                interest,
+            }),
+            Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
+        }
+    }
+
+    /// The interest the descriptor is registered for.
+    ///
+    /// ```
+    /// use runtime::io::{AsyncFd, Interest};
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let fd = AsyncFd::with_interest(a, Interest::READABLE).unwrap();
+    /// assert_eq!(fd.interest(), Interest::READABLE);
+    /// ```
+    pub fn interest(&self) -> Interest {
+        self.interest
+    }
+
+    /// The ready bits that end a public wait for `interest`, restricted to
+    /// what the descriptor is registered for; an error if that leaves none.
+    fn wait_mask(&self, interest: Interest) -> io::Result<u64> {
+        match self.interest.intersection(interest) {
+            Some(both) => Ok(both.mask()),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "AsyncFd (fd {}) is registered for {:?}: it cannot wait for {:?}",
+                    self.as_raw_fd(),
+                    self.interest,
+                    interest
+                ),
+            )),
+        }
     }
 
     /// The wrapped object.
@@ -258,7 +444,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # });
     /// ```
     pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        let event = self.wait_listed(interest.mask()).await?;
+        let event = self.wait_listed(self.wait_mask(interest)?).await?;
         Ok(AsyncFdReadyGuard {
             fd: self,
             event: Some(event),
@@ -288,7 +474,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.io_listed(interest.mask(), op).await
+        self.io_listed(self.wait_mask(interest)?, op).await
     }
 
     /// Poll-based [`readable`](Self::readable). Only the waker of the most
@@ -310,6 +496,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         &'a self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
+        self.wait_mask(Interest::READABLE)?;
         let event = ready!(self.poll_ready(cx, Direction::Read))?;
         Poll::Ready(Ok(AsyncFdReadyGuard {
             fd: self,
@@ -334,8 +521,147 @@ impl<T: AsRawFd> AsyncFd<T> {
         &'a self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
+        self.wait_mask(Interest::WRITABLE)?;
         let event = ready!(self.poll_ready(cx, Direction::Write))?;
         Poll::Ready(Ok(AsyncFdReadyGuard {
+            fd: self,
+            event: Some(event),
+        }))
+    }
+
+    /// Waits until the descriptor is readable, for a caller that holds the
+    /// `AsyncFd` mutably: the guard's [`try_io`](AsyncFdReadyMutGuard::try_io)
+    /// hands the closure `&mut AsyncFd<T>`, for inner types whose I/O takes
+    /// `&mut self` (`std::fs::File`'s `Read`, a type from another crate).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// b.write_all(b"mut").unwrap();
+    /// let mut buf = [0; 8];
+    /// let n = loop {
+    ///     let mut guard = fd.readable_mut().await.unwrap();
+    ///     if let Ok(r) = guard.try_io(|fd| fd.get_mut().read(&mut buf)) {
+    ///         break r.unwrap();
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"mut");
+    /// # });
+    /// ```
+    pub async fn readable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::READABLE).await
+    }
+
+    /// Waits until the descriptor is writable; the guard gives `&mut` access
+    /// (see [`readable_mut`](Self::readable_mut)).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let mut guard = fd.writable_mut().await.unwrap();
+    /// let n = guard.try_io(|fd| fd.get_mut().write(b"hi")).unwrap().unwrap();
+    /// assert_eq!(n, 2);
+    /// # });
+    /// ```
+    pub async fn writable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::WRITABLE).await
+    }
+
+    /// Waits until the descriptor is ready for any of `interest`; the guard
+    /// gives `&mut` access (see [`readable_mut`](Self::readable_mut)).
+    ///
+    /// ```
+    /// use runtime::io::Interest;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let guard = fd.ready_mut(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+    /// assert!(guard.ready().is_writable());
+    /// # });
+    /// ```
+    pub async fn ready_mut(
+        &mut self,
+        interest: Interest,
+    ) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        let event = self.wait_listed(self.wait_mask(interest)?).await?;
+        Ok(AsyncFdReadyMutGuard {
+            fd: self,
+            event: Some(event),
+        })
+    }
+
+    /// Poll-based [`readable_mut`](Self::readable_mut). Only the waker of the
+    /// most recent call is woken (the `&mut` borrow rules out another).
+    ///
+    /// ```
+    /// # use std::io::Write;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// b.write_all(b"x").unwrap();
+    /// let guard = std::future::poll_fn(|cx| match fd.poll_read_ready_mut(cx) {
+    ///     std::task::Poll::Ready(r) => std::task::Poll::Ready(r.map(|g| g.ready())),
+    ///     std::task::Poll::Pending => std::task::Poll::Pending,
+    /// })
+    /// .await
+    /// .unwrap();
+    /// assert!(guard.is_readable());
+    /// # });
+    /// ```
+    pub fn poll_read_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        self.wait_mask(Interest::READABLE)?;
+        let event = ready!(self.poll_ready(cx, Direction::Read))?;
+        Poll::Ready(Ok(AsyncFdReadyMutGuard {
+            fd: self,
+            event: Some(event),
+        }))
+    }
+
+    /// Poll-based [`writable_mut`](Self::writable_mut). Only the waker of the
+    /// most recent call is woken.
+    ///
+    /// ```
+    /// # use std::io::Write;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let n = std::future::poll_fn(|cx| match fd.poll_write_ready_mut(cx) {
+    ///     std::task::Poll::Ready(Ok(mut guard)) => {
+    ///         std::task::Poll::Ready(guard.try_io(|fd| fd.get_mut().write(b"ab")))
+    ///     }
+    ///     std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Ok(Err(e))),
+    ///     std::task::Poll::Pending => std::task::Poll::Pending,
+    /// })
+    /// .await
+    /// .unwrap()
+    /// .unwrap();
+    /// assert_eq!(n, 2);
+    /// # });
+    /// ```
+    pub fn poll_write_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        self.wait_mask(Interest::WRITABLE)?;
+        let event = ready!(self.poll_ready(cx, Direction::Write))?;
+        Poll::Ready(Ok(AsyncFdReadyMutGuard {
             fd: self,
             event: Some(event),
         }))
@@ -610,6 +936,198 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     }
 }
 
+impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
+    /// The readiness that ended the wait.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let guard = fd.writable_mut().await.unwrap();
+    /// assert!(!guard.ready().is_read_closed());
+    /// # });
+    /// ```
+    pub fn ready(&self) -> Ready {
+        self.event
+            .map_or(Ready::EMPTY, |ev| Ready::from_bits(ev.ready))
+    }
+
+    /// Forgets this readiness (see [`AsyncFdReadyGuard::clear_ready`]: call it
+    /// only after the descriptor said `WouldBlock`).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let mut guard = fd.writable_mut().await.unwrap();
+    /// guard.clear_ready();
+    /// # });
+    /// ```
+    pub fn clear_ready(&mut self) {
+        if let Some(ev) = self.event.take() {
+            self.fd.clear(ev);
+        }
+    }
+
+    /// Keeps the readiness (the default when the guard is dropped).
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// fd.writable_mut().await.unwrap().retain_ready();
+    /// fd.writable_mut().await.unwrap(); // returns at once
+    /// # });
+    /// ```
+    pub fn retain_ready(&mut self) {
+        self.event = None;
+    }
+
+    /// Runs `f` with the `AsyncFd` borrowed mutably; if it fails with
+    /// `WouldBlock`, clears the readiness and returns `Err(TryIoError)`
+    /// (wait again), otherwise returns its result.
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let mut guard = fd.writable_mut().await.unwrap();
+    /// // Nothing to read yet: WouldBlock clears the readiness.
+    /// assert!(guard.try_io(|fd| fd.get_mut().read(&mut [0; 4])).is_err());
+    /// assert!(guard.ready().is_empty());
+    /// # });
+    /// ```
+    pub fn try_io<R>(
+        &mut self,
+        f: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match f(self.fd) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError(()))
+            }
+            r => Ok(r),
+        }
+    }
+
+    /// The `AsyncFd` this guard borrows.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let guard = fd.writable_mut().await.unwrap();
+    /// assert!(guard.get_ref().get_ref().peer_addr().is_ok());
+    /// # });
+    /// ```
+    pub fn get_ref(&self) -> &AsyncFd<T> {
+        self.fd
+    }
+
+    /// The `AsyncFd` this guard borrows, mutably.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let mut guard = fd.writable_mut().await.unwrap();
+    /// let _fd: &mut runtime::io::AsyncFd<_> = guard.get_mut();
+    /// # });
+    /// ```
+    pub fn get_mut(&mut self) -> &mut AsyncFd<T> {
+        self.fd
+    }
+
+    /// The object inside the `AsyncFd`.
+    ///
+    /// ```
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let guard = fd.writable_mut().await.unwrap();
+    /// assert!(guard.get_inner().peer_addr().is_ok());
+    /// # });
+    /// ```
+    pub fn get_inner(&self) -> &T {
+        self.fd.get_ref()
+    }
+
+    /// The object inside the `AsyncFd`, mutably.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// # a.set_nonblocking(true).unwrap();
+    /// let mut fd = runtime::io::AsyncFd::new(a).unwrap();
+    /// let mut guard = fd.writable_mut().await.unwrap();
+    /// guard.get_inner_mut().write_all(b"x").unwrap();
+    /// # });
+    /// ```
+    pub fn get_inner_mut(&mut self) -> &mut T {
+        self.fd.get_mut()
+    }
+}
+
+impl<T> AsyncFdTryNewError<T> {
+    /// The object that was not registered, and why.
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let _guard = rt.handle().enter();
+    /// let file = std::fs::File::open("/proc/self/status").unwrap();
+    /// let (_file, cause) = runtime::io::AsyncFd::try_new(file).unwrap_err().into_parts();
+    /// assert_eq!(cause.kind(), std::io::ErrorKind::PermissionDenied); // EPERM
+    /// ```
+    pub fn into_parts(self) -> (T, io::Error) {
+        (self.inner, self.cause)
+    }
+}
+
+/// The cause (the object is dropped).
+impl<T> From<AsyncFdTryNewError<T>> for io::Error {
+    fn from(e: AsyncFdTryNewError<T>) -> io::Error {
+        e.cause
+    }
+}
+
+impl<T> std::fmt::Debug for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `T` need not be `Debug`: the cause is what matters.
+        f.debug_struct("AsyncFdTryNewError")
+            .field("cause", &self.cause)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Display for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.cause.fmt(f)
+    }
+}
+
+impl<T> std::error::Error for AsyncFdTryNewError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
 impl<T: AsRawFd> AsRawFd for AsyncFd<T> {
     fn as_raw_fd(&self) -> RawFd {
         self.get_ref().as_raw_fd()
@@ -635,6 +1153,15 @@ impl<T: AsRawFd + std::fmt::Debug> std::fmt::Debug for AsyncFd<T> {
 impl<T: AsRawFd> std::fmt::Debug for AsyncFdReadyGuard<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncFdReadyGuard")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("ready", &self.ready())
+            .finish()
+    }
+}
+
+impl<T: AsRawFd> std::fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncFdReadyMutGuard")
             .field("fd", &self.fd.as_raw_fd())
             .field("ready", &self.ready())
             .finish()

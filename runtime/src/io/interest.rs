@@ -3,6 +3,7 @@
 use std::ops::BitOr;
 
 use crate::reactor::scheduled_io::Direction;
+use crate::sys::epoll::INTEREST;
 
 /// Which readiness to wait for: [`READABLE`](Interest::READABLE),
 /// [`WRITABLE`](Interest::WRITABLE), or both (`READABLE | WRITABLE`).
@@ -55,6 +56,26 @@ impl Interest {
         self.0 & WRITE != 0
     }
 
+    /// The epoll events a descriptor is registered for, for this interest:
+    /// edge-triggered always; peer-close (`EPOLLRDHUP`) goes with reading.
+    /// `EPOLLERR` and `EPOLLHUP` are reported whatever is asked.
+    pub(crate) const fn epoll_events(self) -> u32 {
+        let mut events = libc::EPOLLET;
+        if self.is_readable() {
+            events |= libc::EPOLLIN | libc::EPOLLRDHUP;
+        }
+        if self.is_writable() {
+            events |= libc::EPOLLOUT;
+        }
+        events as u32
+    }
+
+    /// The interests in both `self` and `other` (`None` if there are none).
+    pub(crate) fn intersection(self, other: Interest) -> Option<Interest> {
+        let both = self.0 & other.0;
+        (both != 0).then_some(Interest(both))
+    }
+
     /// The reactor's ready bits that end a wait for this interest.
     pub(crate) fn mask(self) -> u64 {
         let mut mask = 0;
@@ -67,6 +88,9 @@ impl Interest {
         mask
     }
 }
+
+// Both interests are what every socket is registered with.
+const _: () = assert!(Interest::READABLE.add(Interest::WRITABLE).epoll_events() == INTEREST);
 
 impl BitOr for Interest {
     type Output = Interest;

@@ -12,6 +12,8 @@ mod async_fd;
 mod interest;
 mod ready;
 
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{
+    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+};
 pub use interest::Interest;
 pub use ready::Ready;

@@ -35,6 +35,7 @@ pub(crate) mod wait;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -42,7 +43,9 @@ use slab::Slab;
 
 use crate::metrics::METRICS;
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
-use crate::sys::epoll::{Epoll, Event, INTEREST};
+#[cfg(doc)]
+use crate::sys::epoll::INTEREST;
+use crate::sys::epoll::{Epoll, Event};
 use crate::sys::eventfd::EventFd;
 pub(crate) use scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use std::sync::Arc as StdArc;
@@ -133,11 +136,15 @@ impl Reactor {
     }
 
     // ANCHOR: register
-    /// Registers `fd` (edge-triggered, read + write + peer-close).
+    /// Registers `fd` for the epoll `events` given:
+    /// [`INTEREST`](crate::sys::epoll::INTEREST) (edge-triggered, read +
+    /// write + peer-close) for every socket, less for an `AsyncFd` created
+    /// with a narrower interest.
     pub(crate) fn register(
         self: &StdArc<Self>,
         fd: BorrowedFd<'_>,
         initially_ready: bool,
+        events: u32,
     ) -> io::Result<Registration> {
         let io = Arc::new(ScheduledIo::new(initially_ready));
         let token = {
@@ -154,7 +161,7 @@ impl Reactor {
             debug_assert!(index < u32::MAX as usize - 2);
             ((generation as u64) << 32) | index as u64
         };
-        if let Err(e) = self.epoll.add(fd, INTEREST, token) {
+        if let Err(e) = self.epoll.add(fd, events, token) {
             self.forget(token);
             return Err(e);
         }
@@ -228,10 +235,11 @@ impl Reactor {
             self.timers.auto_advance(&mut wakers);
         }
         let woken = wakers.len();
-        for w in wakers.drain(..) {
-            w.wake();
-        }
+        let panicked = wake_all(&mut wakers);
         driver.wakers = wakers;
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
+        }
         woken
     }
     // ANCHOR_END: turn
@@ -328,14 +336,16 @@ impl Reactor {
         for io in &ios {
             io.set_readiness(scheduled_io::SHUTDOWN, &mut wakers);
         }
-        for w in wakers {
-            w.wake();
-        }
+        let mut panicked = wake_all(&mut wakers);
         self.timers.clear();
         // Woken, not dropped: their `recv` returns `None` from now on.
         let waiters = std::mem::take(&mut lock(&self.signals).waiters);
-        for (_, waker) in waiters {
-            waker.wake();
+        wakers.extend(waiters.into_iter().map(|(_, waker)| waker));
+        let later = wake_all(&mut wakers);
+        // A panicking waker must not stop the shutdown half-way: every step
+        // above ran; the first panic goes on to the caller.
+        if let Some(payload) = panicked.take().or(later) {
+            std::panic::resume_unwind(payload);
         }
     }
 
@@ -343,6 +353,22 @@ impl Reactor {
     pub(crate) fn registered_sources(&self) -> usize {
         lock(&self.registrations).slab.len()
     }
+}
+
+/// Wakes every waker of `wakers` (leaving it empty, its capacity kept), even
+/// if one of them panics: a waker is foreign code, and one that panics must
+/// not cost the tasks behind it in the list their wake-up (they would hang).
+/// Returns the first panic's payload, for the caller to resume once it has
+/// put its state back in order; the worker loop contains it as it contains
+/// any panic from the reactor (the panic hook has reported it already).
+pub(crate) fn wake_all(wakers: &mut Vec<Waker>) -> Option<Box<dyn std::any::Any + Send>> {
+    let mut panicked = None;
+    for waker in wakers.drain(..) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            panicked.get_or_insert(payload);
+        }
+    }
+    panicked
 }
 
 pub(crate) fn shutdown_error() -> io::Error {

@@ -1,13 +1,18 @@
 //! `AbortHandle`: the right to cancel a task, without its output.
 
+use std::sync::Arc;
+
 use super::id::Id;
+use super::local::TaskWaker;
 use super::raw::RawTask;
 use super::state::ToNotified;
 
 /// Cancels a task without owning its output: what
-/// [`JoinHandle::abort_handle`](crate::JoinHandle::abort_handle) and
+/// [`JoinHandle::abort_handle`](crate::JoinHandle::abort_handle),
+/// [`LocalJoinHandle::abort_handle`](super::LocalJoinHandle::abort_handle) and
 /// [`JoinSet::spawn`](super::JoinSet::spawn) return. Unlike a `JoinHandle`
-/// it can be cloned, and dropping it does nothing to the task.
+/// it can be cloned, and dropping it does nothing to the task. It is
+/// `Send + Sync` for every kind of task, a `!Send` local one included.
 ///
 /// ```
 /// let rt = runtime::Runtime::new().unwrap();
@@ -20,11 +25,21 @@ use super::state::ToNotified;
 /// });
 /// ```
 pub struct AbortHandle {
-    raw: RawTask,
+    task: Target,
 }
 
-// SAFETY: the handle only touches the task's atomic state and, through
-// `schedule`, its scheduler, which is `Send + Sync`.
+/// Which kind of task the handle cancels.
+enum Target {
+    /// A task of the runtime's scheduler: one counted reference to it.
+    Spawned(RawTask),
+    /// A `LocalSet` task: its waker, which carries the cancel request and
+    /// the finished flag (see `local/ready.rs`), and is `Send + Sync`.
+    Local(Arc<TaskWaker>),
+}
+
+// SAFETY: for a spawned task the handle only touches the task's atomic state
+// and, through `schedule`, its scheduler, which is `Send + Sync`; a local
+// task's `TaskWaker` is `Send + Sync` itself (atomics and a mutex).
 unsafe impl Send for AbortHandle {}
 // SAFETY: as above.
 unsafe impl Sync for AbortHandle {}
@@ -33,7 +48,16 @@ impl AbortHandle {
     /// # Safety
     /// The caller hands over one reference to the task.
     pub(super) unsafe fn new(raw: RawTask) -> AbortHandle {
-        AbortHandle { raw }
+        AbortHandle {
+            task: Target::Spawned(raw),
+        }
+    }
+
+    /// The handle of a `LocalSet` task, given its waker.
+    pub(super) fn local(waker: Arc<TaskWaker>) -> AbortHandle {
+        AbortHandle {
+            task: Target::Local(waker),
+        }
     }
 
     /// Cancels the task, as [`JoinHandle::abort`](crate::JoinHandle::abort).
@@ -47,10 +71,15 @@ impl AbortHandle {
     /// });
     /// ```
     pub fn abort(&self) {
-        if self.raw.header().state.transition_to_notified_and_cancel() == ToNotified::Schedule {
-            // SAFETY: the transition created the Notified reference; ours
-            // keeps the task alive while it is scheduled.
-            unsafe { self.raw.schedule() }
+        match &self.task {
+            Target::Spawned(raw) => {
+                if raw.header().state.transition_to_notified_and_cancel() == ToNotified::Schedule {
+                    // SAFETY: the transition created the Notified reference;
+                    // ours keeps the task alive while it is scheduled.
+                    unsafe { raw.schedule() }
+                }
+            }
+            Target::Local(waker) => waker.request_abort(),
         }
     }
 
@@ -66,7 +95,10 @@ impl AbortHandle {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.raw.header().state.load().is_complete()
+        match &self.task {
+            Target::Spawned(raw) => raw.header().state.load().is_complete(),
+            Target::Local(waker) => waker.is_finished(),
+        }
     }
 
     /// The task's [`Id`].
@@ -74,24 +106,35 @@ impl AbortHandle {
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// let handle = rt.spawn(async {});
-    /// assert_eq!(handle.abort_handle().id().as_u64(), handle.id());
+    /// assert_eq!(handle.abort_handle().id(), handle.id());
     /// ```
     pub fn id(&self) -> Id {
-        Id::new(self.raw.id())
+        match &self.task {
+            Target::Spawned(raw) => Id::new(raw.id()),
+            Target::Local(waker) => Id::new(waker.id()),
+        }
     }
 }
 
 impl Clone for AbortHandle {
     fn clone(&self) -> AbortHandle {
-        self.raw.header().state.ref_inc();
-        AbortHandle { raw: self.raw }
+        let task = match &self.task {
+            Target::Spawned(raw) => {
+                raw.header().state.ref_inc();
+                Target::Spawned(*raw)
+            }
+            Target::Local(waker) => Target::Local(Arc::clone(waker)),
+        };
+        AbortHandle { task }
     }
 }
 
 impl Drop for AbortHandle {
     fn drop(&mut self) {
-        // SAFETY: we own a reference and give it up.
-        unsafe { self.raw.drop_reference() }
+        if let Target::Spawned(raw) = &self.task {
+            // SAFETY: we own a reference and give it up.
+            unsafe { raw.drop_reference() }
+        }
     }
 }
 

@@ -22,15 +22,15 @@ impl Id {
         Id(id)
     }
 
-    /// The identifier as a number (what [`JoinHandle::id`](crate::JoinHandle::id)
-    /// returns).
+    /// The identifier as a number (for logs and metrics keys; ids start at 1).
     ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     let handle = runtime::spawn(async { runtime::task::id().as_u64() });
     ///     let id = handle.id();
-    ///     assert_eq!(handle.await.unwrap(), id);
+    ///     assert_eq!(handle.await.unwrap(), id.as_u64());
+    ///     assert!(id.as_u64() >= 1);
     /// });
     /// ```
     pub fn as_u64(self) -> u64 {
@@ -92,7 +92,7 @@ pub fn try_id() -> Option<Id> {
 /// rt.block_on(async {
 ///     let handle = runtime::spawn(async { runtime::task::id() });
 ///     let id = handle.id();
-///     assert_eq!(handle.await.unwrap().as_u64(), id);
+///     assert_eq!(handle.await.unwrap(), id);
 /// });
 /// ```
 #[track_caller]

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use super::abort::AbortHandle;
 use super::error::JoinError;
+use super::id::Id;
 use super::raw::RawTask;
 use super::state::ToNotified;
 
@@ -103,16 +104,22 @@ impl<T> JoinHandle<T> {
         self.raw.header().state.load().is_complete()
     }
 
-    /// A number identifying the task, unique within the process.
+    /// The task's [`Id`], unique within the process: what
+    /// [`task::id()`](crate::task::id()) returns inside the task, and what its
+    /// [`AbortHandle::id`] returns. (Until 0.2 this returned a bare `u64`;
+    /// [`Id::as_u64`] gives the number.)
     ///
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
-    /// let a = rt.spawn(async {});
+    /// let a = rt.spawn(async { runtime::task::id() });
     /// let b = rt.spawn(async {});
     /// assert_ne!(a.id(), b.id());
+    /// assert_eq!(a.id(), a.abort_handle().id());
+    /// let id: runtime::task::Id = a.id();
+    /// assert_eq!(rt.block_on(a).unwrap(), id);
     /// ```
-    pub fn id(&self) -> u64 {
-        self.raw.id()
+    pub fn id(&self) -> Id {
+        Id::new(self.raw.id())
     }
 }
 

@@ -130,9 +130,11 @@ pub async fn advance(duration: Duration) {
         r.timers.take_expired(now, &mut wakers);
         wakers
     });
-    // Woken outside the reactor's and the clock's locks.
-    for waker in wakers {
-        waker.wake();
+    // Woken outside the reactor's and the clock's locks; one panicking waker
+    // does not leave the others unwoken.
+    let mut wakers = wakers;
+    if let Some(payload) = crate::reactor::wake_all(&mut wakers) {
+        std::panic::resume_unwind(payload);
     }
     // Let the woken tasks (on this worker, they queue behind us) run before
     // the caller looks at their effects.

@@ -49,7 +49,7 @@ pub fn interval(period: Duration) -> Interval {
 /// assert_eq!(iv.period(), Duration::from_secs(1));
 /// ```
 #[track_caller]
-pub fn interval_at(start: Instant, period: Duration) -> Interval {
+pub fn interval_at(start: impl Into<Instant>, period: Duration) -> Interval {
     assert!(!period.is_zero(), "interval period must be non-zero");
     Interval {
         sleep: sleep_until(start),
@@ -267,7 +267,7 @@ impl Interval {
     ///     assert_eq!(iv.tick().await, at);
     /// });
     /// ```
-    pub fn reset_at(&mut self, deadline: Instant) {
+    pub fn reset_at(&mut self, deadline: impl Into<Instant>) {
         self.sleep.reset(deadline);
     }
 }

@@ -17,8 +17,10 @@
 //! Each runtime has its own clock. Paused, it stands still: timers fire when
 //! `advance` moves it past them, or, when every worker is idle, the runtime
 //! jumps straight to the next deadline instead of sleeping (auto-advance, as
-//! in tokio). Deadlines are [`Instant`]s on that clock, so compute them from
-//! [`now`], not from `Instant::now()`, in code that may run paused.
+//! in tokio). Deadlines are instants on that clock, so compute them from
+//! [`now`] or [`Instant::now`] (this module's [`Instant`], which follows the
+//! paused clock), not from `std::time::Instant::now()`, in code that may run
+//! paused.
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
@@ -40,7 +42,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-pub use std::time::{Duration, Instant};
+pub use instant::Instant;
+pub use std::time::Duration;
+// The values the timer API hands out stay std's instants: see `instant.rs`.
+use std::time::Instant as StdInstant;
 
 use crate::coop;
 use crate::executor::Handle;
@@ -48,6 +53,7 @@ use crate::reactor::timers::TimerKey;
 use std::sync::Arc;
 
 mod clock;
+mod instant;
 mod interval;
 
 pub use clock::now;
@@ -81,17 +87,17 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
-pub fn sleep_until(deadline: Instant) -> Sleep {
+pub fn sleep_until(deadline: impl Into<StdInstant>) -> Sleep {
     Sleep {
-        deadline,
+        deadline: deadline.into(),
         entry: None,
         reactor: None,
     }
 }
 
-fn far_future_or(t: Option<Instant>) -> Instant {
+fn far_future_or(t: Option<StdInstant>) -> StdInstant {
     // About 30 years: "never" for any practical purpose, without overflow.
-    t.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365 * 30))
+    t.unwrap_or_else(|| StdInstant::now() + Duration::from_secs(86400 * 365 * 30))
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`].
@@ -109,7 +115,7 @@ fn far_future_or(t: Option<Instant>) -> Instant {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    deadline: Instant,
+    deadline: StdInstant,
     /// The timer-queue entry and the waker stored in it.
     entry: Option<(TimerKey, Waker)>,
     reactor: Option<Arc<crate::reactor::Reactor>>,
@@ -131,7 +137,7 @@ impl Sleep {
     /// let deadline = Instant::now() + Duration::from_secs(1);
     /// assert_eq!(runtime::time::sleep_until(deadline).deadline(), deadline);
     /// ```
-    pub fn deadline(&self) -> Instant {
+    pub fn deadline(&self) -> StdInstant {
         self.deadline
     }
 
@@ -146,7 +152,7 @@ impl Sleep {
     }
 
     /// The time on the clock of this `Sleep`'s runtime (see [`now`]).
-    fn now(&self) -> Instant {
+    fn now(&self) -> StdInstant {
         match &self.reactor {
             Some(reactor) => reactor.timers.now(),
             None => now(),
@@ -168,7 +174,8 @@ impl Sleep {
     ///     (&mut s).await;
     /// });
     /// ```
-    pub fn reset(&mut self, deadline: Instant) {
+    pub fn reset(&mut self, deadline: impl Into<StdInstant>) {
+        let deadline = deadline.into();
         self.deadline = deadline;
         let Some((key, waker)) = self.entry.take() else {
             // Not registered: the next poll registers the new deadline.
@@ -309,7 +316,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// let r = rt.block_on(runtime::time::timeout_at(Instant::now(), std::future::pending::<()>()));
 /// assert!(r.is_err());
 /// ```
-pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+pub fn timeout_at<F: Future>(deadline: impl Into<StdInstant>, future: F) -> Timeout<F> {
     Timeout {
         future,
         sleep: sleep_until(deadline),

@@ -2,16 +2,19 @@
 //!
 //! The output goes from the task to the handle through an `Rc<JoinCell>`:
 //! both live on the `LocalSet`'s thread, so no atomics are needed, and the
-//! handle is `!Send` like the output it may carry.
+//! handle is `!Send` like the output it may carry. Cancelling needs no
+//! output: an `AbortHandle` goes through the task's `Send + Sync` waker.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::task::{Id, JoinError};
+use super::ready::TaskWaker;
+use crate::task::{AbortHandle, Id, JoinError};
 
 /// Where a local task leaves its result for its handle.
 pub(super) struct JoinCell<T> {
@@ -21,7 +24,6 @@ pub(super) struct JoinCell<T> {
 struct JoinState<T> {
     output: Option<Result<T, JoinError>>,
     finished: bool,
-    abort_requested: bool,
     joiner: Option<Waker>,
 }
 
@@ -31,14 +33,9 @@ impl<T> JoinCell<T> {
             state: RefCell::new(JoinState {
                 output: None,
                 finished: false,
-                abort_requested: false,
                 joiner: None,
             }),
         }
-    }
-
-    pub(super) fn abort_requested(&self) -> bool {
-        self.state.borrow().abort_requested
     }
 
     /// Stores the task's result and wakes the handle's awaiter.
@@ -61,8 +58,16 @@ impl<T> JoinCell<T> {
 ///
 /// Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked,
 /// was aborted, or was dropped with its `LocalSet`. Dropping it detaches the
-/// task. Unlike [`JoinHandle`](crate::JoinHandle) it is `!Send`: it belongs
-/// to the thread that drives the `LocalSet`.
+/// task.
+///
+/// Unlike [`JoinHandle`](crate::JoinHandle) it is `!Send` and `!Sync`: the
+/// output it hands over may itself be `!Send` (an `Rc`), and it comes
+/// through a cell shared with the task without atomics. So the handle is
+/// awaited, polled or dropped only on the thread that drives the
+/// `LocalSet`, and a task on another thread (or a `spawn`ed task of a
+/// multi-thread runtime) cannot hold it. What does cross threads is the
+/// right to cancel: [`abort_handle`](Self::abort_handle) gives a
+/// `Send + Sync` [`AbortHandle`].
 ///
 /// ```
 /// use std::rc::Rc;
@@ -76,15 +81,22 @@ impl<T> JoinCell<T> {
 /// });
 /// assert_eq!(local.block_on(&rt, handle).unwrap(), 10);
 /// ```
+///
+/// It cannot be sent to another thread:
+///
+/// ```compile_fail
+/// let local = runtime::task::LocalSet::new();
+/// let handle = local.spawn_local(async {});
+/// std::thread::spawn(move || drop(handle)); // `LocalJoinHandle` is `!Send`
+/// ```
 pub struct LocalJoinHandle<T> {
     cell: Rc<JoinCell<T>>,
-    task: Waker,
-    id: u64,
+    task: Arc<TaskWaker>,
 }
 
 impl<T> LocalJoinHandle<T> {
-    pub(super) fn new(cell: Rc<JoinCell<T>>, task: Waker, id: u64) -> LocalJoinHandle<T> {
-        LocalJoinHandle { cell, task, id }
+    pub(super) fn new(cell: Rc<JoinCell<T>>, task: Arc<TaskWaker>) -> LocalJoinHandle<T> {
+        LocalJoinHandle { cell, task }
     }
 
     /// Cancels the task: its future is dropped (on the `LocalSet`'s thread)
@@ -102,15 +114,31 @@ impl<T> LocalJoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        {
-            let mut state = self.cell.state.borrow_mut();
-            if state.finished {
-                return;
-            }
-            state.abort_requested = true;
-        }
         // The task acts on the request when it is next polled.
-        self.task.wake_by_ref();
+        self.task.request_abort();
+    }
+
+    /// A handle that can cancel the task from any thread (it is
+    /// `Send + Sync` and `Clone`), without its output: the cancellation
+    /// itself, dropping the future, still happens on the `LocalSet`'s
+    /// thread, the next time the set runs. Its
+    /// [`is_finished`](AbortHandle::is_finished) and [`id`](AbortHandle::id)
+    /// work from any thread too.
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build().unwrap();
+    /// let local = runtime::task::LocalSet::new();
+    /// local.block_on(&rt, async {
+    ///     let handle = runtime::task::spawn_local(std::future::pending::<()>());
+    ///     let abort = handle.abort_handle();
+    ///     assert_eq!(abort.id(), handle.id());
+    ///     // Cancelled from a plain thread.
+    ///     std::thread::spawn(move || abort.abort()).join().unwrap();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::local(Arc::clone(&self.task))
     }
 
     /// Whether the task has finished (with an output, a panic, or by being
@@ -139,7 +167,7 @@ impl<T> LocalJoinHandle<T> {
     /// assert_eq!(local.block_on(&rt, handle).unwrap(), id);
     /// ```
     pub fn id(&self) -> Id {
-        Id::new(self.id)
+        Id::new(self.task.id())
     }
 }
 
@@ -169,7 +197,7 @@ impl<T> Future for LocalJoinHandle<T> {
 impl<T> fmt::Debug for LocalJoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalJoinHandle")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -20,13 +20,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 use slab::Slab;
 
 use join::JoinCell;
 pub use join::LocalJoinHandle;
-use ready::{Ready, TaskRef, TaskWaker};
+pub(crate) use ready::TaskWaker;
+use ready::{Ready, TaskRef};
 use task::{LocalTask, Run};
 
 /// Tasks polled per pass before the driver yields to the runtime's other
@@ -277,11 +278,11 @@ impl Inner {
                 task: Some(Box::pin(LocalTask::new(future, Rc::clone(&cell)))),
                 waker: Arc::clone(&waker),
             });
-            Waker::from(waker)
+            waker
         };
         // Queue it for its first poll (and wake the driver if it is idle).
-        waker.wake_by_ref();
-        LocalJoinHandle::new(cell, waker, id)
+        Wake::wake_by_ref(&waker);
+        LocalJoinHandle::new(cell, waker)
     }
 
     /// Polls up to `PASS_BUDGET` woken tasks.
@@ -301,11 +302,11 @@ impl Inner {
                 continue;
             };
             waker.clear_queued();
-            let waker = Waker::from(waker);
             let done = {
                 let _current = crate::task::id::enter(woken.id);
-                crate::coop::with_budget(|| task.as_mut().run(&mut Context::from_waker(&waker)))
-                    .is_ready()
+                let cx_waker = Waker::from(Arc::clone(&waker));
+                let mut cx = Context::from_waker(&cx_waker);
+                crate::coop::with_budget(|| task.as_mut().run(&mut cx, &waker)).is_ready()
             };
             if done {
                 self.tasks.borrow_mut().remove(woken.key);
@@ -395,7 +396,7 @@ impl Drop for LocalSet {
             }
             for entry in tasks {
                 if let Some(mut task) = entry.task {
-                    task.as_mut().cancel();
+                    task.as_mut().cancel(&entry.waker);
                 }
             }
         }

@@ -14,6 +14,10 @@ use std::sync::{Arc, PoisonError};
 use std::task::{Context, Wake, Waker};
 
 use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+// The abort and finished flags are plain flags (each written once, read
+// after a lock or a wake that orders them): std's atomics, so a task's
+// `AbortHandle` works in every build.
+use std::sync::atomic::{AtomicBool as StdAtomicBool, Ordering as StdOrdering};
 
 /// A woken task: its slab key, and its id to tell it from a later task that
 /// reused the slot.
@@ -86,10 +90,20 @@ impl Ready {
 }
 
 /// One task's waker. `queued` keeps a task in the list at most once.
-pub(super) struct TaskWaker {
+///
+/// It is also the task's thread-safe half for an
+/// [`AbortHandle`](crate::task::AbortHandle): the one per-task allocation
+/// that may leave the set's thread carries the cancel request and the
+/// "finished" flag, so aborting from another thread costs no extra
+/// allocation per task.
+pub(crate) struct TaskWaker {
     ready: Arc<Ready>,
     task: TaskRef,
     queued: AtomicBool,
+    /// Set by an abort (from any thread); read by the task before it polls.
+    abort_requested: StdAtomicBool,
+    /// Set on the set's thread once the task's result is in its join cell.
+    finished: StdAtomicBool,
 }
 
 impl TaskWaker {
@@ -98,7 +112,39 @@ impl TaskWaker {
             ready,
             task,
             queued: AtomicBool::new(false),
+            abort_requested: StdAtomicBool::new(false),
+            finished: StdAtomicBool::new(false),
         }
+    }
+
+    /// The task's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.task.id
+    }
+
+    /// Asks the task to cancel itself; it does so on the set's thread the
+    /// next time the set runs. The flag is stored before the wake, whose
+    /// lock of the ready list orders it before the driver's pop of the task,
+    /// so the poll that follows sees it.
+    pub(crate) fn request_abort(self: &Arc<Self>) {
+        if self.is_finished() {
+            return;
+        }
+        self.abort_requested.store(true, StdOrdering::Release);
+        self.wake_by_ref();
+    }
+
+    pub(super) fn abort_requested(&self) -> bool {
+        self.abort_requested.load(StdOrdering::Acquire)
+    }
+
+    /// Whether the task's result (output, panic or cancellation) is stored.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(StdOrdering::Acquire)
+    }
+
+    pub(super) fn set_finished(&self) {
+        self.finished.store(true, StdOrdering::Release);
     }
 
     /// Called right before the task is polled, so that a wake during or after

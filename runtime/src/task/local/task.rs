@@ -9,17 +9,19 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::join::JoinCell;
+use super::ready::TaskWaker;
 use crate::task::JoinError;
 
 /// What the `LocalSet` needs of a task, whatever its future's type.
 pub(super) trait Run {
-    /// Polls the future, or cancels it if its handle asked; `Ready` once the
-    /// result is in the join cell.
-    fn run(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+    /// Polls the future, or cancels it if an abort was requested through
+    /// `waker` (the task's own); `Ready` once the result is in the join cell
+    /// and `waker` says finished.
+    fn run(self: Pin<&mut Self>, cx: &mut Context<'_>, waker: &TaskWaker) -> Poll<()>;
 
     /// Drops the future now and records the task as cancelled (the
     /// `LocalSet` is being dropped).
-    fn cancel(self: Pin<&mut Self>);
+    fn cancel(self: Pin<&mut Self>, waker: &TaskWaker);
 }
 
 pin_project_lite::pin_project! {
@@ -50,17 +52,17 @@ fn drop_future<F>(future: Pin<&mut Option<F>>) -> Result<(), Payload> {
 }
 
 impl<F: Future> Run for LocalTask<F> {
-    fn run(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn run(self: Pin<&mut Self>, cx: &mut Context<'_>, waker: &TaskWaker) -> Poll<()> {
         let mut this = self.project();
         if this.future.is_none() {
             return Poll::Ready(());
         }
-        if this.cell.abort_requested() {
+        if waker.abort_requested() {
             let result = match drop_future(this.future) {
                 Ok(()) => Err(JoinError::cancelled()),
                 Err(payload) => Err(JoinError::panic(payload)),
             };
-            this.cell.complete(result);
+            finish(this.cell, waker, result);
             return Poll::Ready(());
         }
         let polled = catch_unwind(AssertUnwindSafe(|| {
@@ -82,11 +84,11 @@ impl<F: Future> Run for LocalTask<F> {
                 Err(JoinError::panic(payload))
             }
         };
-        this.cell.complete(result);
+        finish(this.cell, waker, result);
         Poll::Ready(())
     }
 
-    fn cancel(self: Pin<&mut Self>) {
+    fn cancel(self: Pin<&mut Self>, waker: &TaskWaker) {
         let this = self.project();
         if this.future.is_none() {
             return;
@@ -95,6 +97,14 @@ impl<F: Future> Run for LocalTask<F> {
             Ok(()) => Err(JoinError::cancelled()),
             Err(payload) => Err(JoinError::panic(payload)),
         };
-        this.cell.complete(result);
+        finish(this.cell, waker, result);
     }
+}
+
+/// Marks the task finished for its `AbortHandle`s, then stores the result
+/// (which wakes the `LocalJoinHandle`'s awaiter): whoever sees the result
+/// also sees the flag.
+fn finish<T>(cell: &JoinCell<T>, waker: &TaskWaker, result: Result<T, JoinError>) {
+    waker.set_finished();
+    cell.complete(result);
 }

@@ -85,6 +85,33 @@ fn a_wake_from_another_thread_queues_the_task_and_wakes_the_driver_once() {
 }
 
 #[test]
+fn an_abort_from_another_thread_wakes_the_driver_and_cancels_on_the_set_s_thread() {
+    let mut local = LocalSet::new();
+    let driver = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let driver_waker = Waker::from(Arc::clone(&driver));
+    let polls = Rc::new(Cell::new(0));
+    let handle = local.spawn_local(parked(Rc::clone(&polls), Rc::default()));
+    assert!(drive(&mut local, &driver_waker).is_pending());
+    let abort = handle.abort_handle();
+    let remote = abort.clone();
+    std::thread::spawn(move || {
+        remote.abort();
+        remote.abort(); // a second request queues nothing more
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        driver.0.load(Ordering::SeqCst),
+        1,
+        "the idle driver is woken"
+    );
+    assert!(!abort.is_finished(), "cancelled only when the set runs");
+    assert!(drive(&mut local, &driver_waker).is_ready());
+    assert_eq!(polls.get(), 1, "an aborted task is not polled again");
+    assert!(abort.is_finished() && handle.is_finished());
+}
+
+#[test]
 fn a_pass_is_bounded_and_asks_to_be_polled_again() {
     let mut local = LocalSet::new();
     let driver = Arc::new(CountingWaker(AtomicUsize::new(0)));
