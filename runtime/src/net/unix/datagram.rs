@@ -1,11 +1,10 @@
 //! `UnixDatagram`.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::io::{AsyncFd, Interest, Ready};
+use crate::io::AsyncFd;
 use crate::reactor::Direction;
 
 /// A Unix-domain datagram socket. Every method takes `&self`; the async ones
@@ -133,37 +132,6 @@ impl UnixDatagram {
             .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))
     }
 
-    /// Sends one datagram to the connected peer.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// assert_eq!(a.send(b"hi").await.unwrap(), 2);
-    /// # });
-    /// ```
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .io_listed(Direction::Write.mask(), |s| s.send(buf))
-            .await
-    }
-
-    /// Receives one datagram from the connected peer.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// a.send(b"hi").await.unwrap();
-    /// assert_eq!(b.recv(&mut [0; 8]).await.unwrap(), 2);
-    /// # });
-    /// ```
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .io_listed(Direction::Read.mask(), |s| s.recv(buf))
-            .await
-    }
-
     /// Sends one datagram to the socket at `path`.
     ///
     /// ```
@@ -204,77 +172,6 @@ impl UnixDatagram {
             .await
     }
 
-    /// Sends without waiting (`WouldBlock` if not known to be writable).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// assert_eq!(a.try_send(b"x").unwrap(), 1);
-    /// # });
-    /// ```
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Write, None, |s| s.send(buf), |n| *n)
-    }
-
-    /// Receives without waiting (`WouldBlock` if nothing is known queued).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (_a, b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// let err = b.try_recv(&mut [0; 8]).unwrap_err();
-    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-    /// # });
-    /// ```
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Read, None, |s| s.recv(buf), |n| *n)
-    }
-
-    /// Waits until a datagram is queued. Any number of tasks may wait.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// a.send(b"x").await.unwrap();
-    /// b.readable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
-    }
-
-    /// Waits until a datagram can be sent. Any number of tasks may wait.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// a.writable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
-    }
-
-    /// Waits until the socket is ready for any of `interest`, and says which.
-    ///
-    /// ```
-    /// use runtime::io::Interest;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// assert!(a.ready(Interest::WRITABLE).await.unwrap().is_writable());
-    /// # });
-    /// ```
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        let ev = self.io.wait_listed(interest.mask()).await?;
-        Ok(Ready::from_bits(ev.ready))
-    }
-
     /// Our address.
     ///
     /// ```
@@ -300,23 +197,4 @@ impl UnixDatagram {
     }
 }
 
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("fd", &self.as_raw_fd())
-            .field("local", &self.local_addr().ok())
-            .finish()
-    }
-}
+crate::net::datagram::datagram_methods!(UnixDatagram);
