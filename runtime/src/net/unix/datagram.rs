@@ -52,6 +52,30 @@ impl UnixDatagram {
         UnixDatagram::from_std(s)
     }
 
+    /// Binds to `addr`: a path (as [`bind`](Self::bind)), or on Linux an
+    /// abstract name (no socket file).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let name = format!("rt-doc-dgram-bind-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let s = runtime::net::UnixDatagram::bind_addr(&addr).unwrap();
+    /// assert_eq!(s.local_addr().unwrap().as_abstract_name(), Some(name.as_bytes()));
+    /// ```
+    #[track_caller]
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixDatagram> {
+        let s = std::os::unix::net::UnixDatagram::bind_addr(addr)
+            .map_err(|e| crate::sys::context(e, format_args!("bind {addr:?}")))?;
+        UnixDatagram::from_std(s)
+    }
+
     /// A socket bound to no address (it can still send, and `connect`).
     ///
     /// ```
@@ -130,6 +154,51 @@ impl UnixDatagram {
             .get_ref()
             .connect(path)
             .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))
+    }
+
+    /// [`connect`](Self::connect) to an address: a path, or on Linux an
+    /// abstract name.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let name = format!("rt-doc-dgram-connect-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let server = runtime::net::UnixDatagram::bind_addr(&addr).unwrap();
+    /// let client = runtime::net::UnixDatagram::unbound().unwrap();
+    /// client.connect_addr(&addr).unwrap();
+    /// assert_eq!(client.peer_addr().unwrap().as_abstract_name(), Some(name.as_bytes()));
+    /// # drop(server);
+    /// ```
+    pub fn connect_addr(&self, addr: &SocketAddr) -> io::Result<()> {
+        self.io
+            .get_ref()
+            .connect_addr(addr)
+            .map_err(|e| crate::sys::context(e, format_args!("connect to {addr:?}")))
+    }
+
+    /// [`send_to`](Self::send_to) an address: a path, or on Linux an
+    /// abstract name.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let name = format!("rt-doc-dgram-sendto-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let server = runtime::net::UnixDatagram::bind_addr(&addr).unwrap();
+    /// let client = runtime::net::UnixDatagram::unbound().unwrap();
+    /// client.send_to_addr(b"hi", &addr).await.unwrap();
+    /// assert_eq!(server.recv(&mut [0; 8]).await.unwrap(), 2);
+    /// # });
+    /// ```
+    pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+        self.io
+            .io_listed(Direction::Write.mask(), |s| s.send_to_addr(buf, addr))
+            .await
     }
 
     /// Sends one datagram to the socket at `path`.

@@ -62,6 +62,31 @@ impl UnixListener {
         UnixListener::from_std(listener)
     }
 
+    /// Binds to `addr` and listens: a path (as [`bind`](Self::bind)), or on
+    /// Linux an abstract name, which needs no socket file and disappears
+    /// with the last socket bound to it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _guard = rt.handle().enter();
+    /// let name = format!("rt-doc-listener-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let l = runtime::net::UnixListener::bind_addr(&addr).unwrap();
+    /// assert_eq!(l.local_addr().unwrap().as_abstract_name(), Some(name.as_bytes()));
+    /// ```
+    #[track_caller]
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        let listener = std::os::unix::net::UnixListener::bind_addr(addr)
+            .map_err(|e| crate::sys::context(e, format_args!("bind {addr:?}")))?;
+        UnixListener::from_std(listener)
+    }
+
     /// Wraps a listener made elsewhere (switched to non-blocking mode).
     ///
     /// ```

@@ -2,9 +2,11 @@
 //! for TCP) and [`UnixDatagram`], each an [`AsyncFd`](crate::io::AsyncFd)
 //! around its `std` counterpart, so they share TCP's readiness path.
 //!
-//! Paths only: abstract addresses (Linux's leading-NUL names) are not
-//! supported by these constructors; make such a socket with `std` and wrap it
-//! with `from_std`.
+//! Addresses are paths (`bind`, `connect`, `send_to`) or any
+//! `std::os::unix::net::SocketAddr` (`bind_addr`, `connect_addr`,
+//! `send_to_addr`), which includes Linux's abstract names
+//! (`SocketAddrExt::from_abstract_name`): no socket file to create or remove,
+//! and `local_addr`/`peer_addr` report them through `as_abstract_name`.
 
 mod datagram;
 mod listener;

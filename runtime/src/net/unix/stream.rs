@@ -100,9 +100,33 @@ impl UnixStream {
     /// ```
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let path = path.as_ref();
-        let (stream, in_progress) = socket::unix_connect(path)?;
+        let addr = SocketAddr::from_pathname(path)
+            .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))?;
+        UnixStream::connect_addr(&addr).await
+    }
+
+    /// Connects to the socket at `addr`: a path, or on Linux an abstract
+    /// name (`std::os::linux::net::SocketAddrExt::from_abstract_name`), which
+    /// lives in the network namespace instead of the file system.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let name = format!("rt-doc-connect-addr-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let listener = runtime::net::UnixListener::bind_addr(&addr).unwrap();
+    /// let client = runtime::net::UnixStream::connect_addr(&addr).await.unwrap();
+    /// let peer = client.peer_addr().unwrap();
+    /// assert_eq!(peer.as_abstract_name(), Some(name.as_bytes()));
+    /// # drop(listener);
+    /// # });
+    /// ```
+    pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
+        let (stream, in_progress) = socket::unix_connect(addr)?;
         let take_error = std::os::unix::net::UnixStream::take_error;
-        let io = crate::net::stream::finish_connect(stream, in_progress, take_error, &path).await?;
+        let io = crate::net::stream::finish_connect(stream, in_progress, take_error, addr).await?;
         Ok(UnixStream { io })
     }
 
