@@ -339,3 +339,38 @@ fn connect_addr_unnamed_and_path() {
         );
     }));
 }
+
+/// As in tokio, a path that starts with a NUL byte names an abstract socket
+/// (the NUL is not part of the name), for `bind`, `connect` and `send_to`.
+#[test]
+fn leading_nul_path_is_an_abstract_name() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("rt-unix-nul-path-{}", std::process::id());
+    let path = format!("\0{name}");
+    let dgram_path = format!("\0{name}-dgram");
+    current().block_on(bounded("leading NUL", async {
+        let listener = UnixListener::bind(&path).unwrap();
+        let local = listener.local_addr().unwrap();
+        assert_eq!(local.as_abstract_name(), Some(name.as_bytes()));
+        let client = runtime::spawn({
+            let path = path.clone();
+            async move { UnixStream::connect(path).await }
+        });
+        let (_server, _) = listener.accept().await.unwrap();
+        let client = client.await.unwrap().unwrap();
+        assert_eq!(
+            client.peer_addr().unwrap().as_abstract_name(),
+            Some(name.as_bytes())
+        );
+
+        let server = UnixDatagram::bind(&dgram_path).unwrap();
+        let unbound = UnixDatagram::unbound().unwrap();
+        unbound.send_to(b"one", &dgram_path).await.unwrap();
+        unbound.connect(&dgram_path).unwrap();
+        unbound.send(b"two").await.unwrap();
+        let mut buf = [0; 8];
+        assert_eq!(server.recv(&mut buf).await.unwrap(), 3);
+        assert_eq!(server.recv(&mut buf).await.unwrap(), 3);
+        assert_eq!(&buf[..3], b"two");
+    }));
+}

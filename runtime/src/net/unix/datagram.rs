@@ -31,6 +31,9 @@ pub struct UnixDatagram {
 impl UnixDatagram {
     /// Creates the socket file at `path` and binds to it.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// # Panics
     ///
     /// Outside a runtime.
@@ -46,10 +49,7 @@ impl UnixDatagram {
     /// ```
     #[track_caller]
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixDatagram> {
-        let path = path.as_ref();
-        let s = std::os::unix::net::UnixDatagram::bind(path)
-            .map_err(|e| crate::sys::context(e, format_args!("bind {path:?}")))?;
-        UnixDatagram::from_std(s)
+        UnixDatagram::bind_addr(&super::addr_of(path.as_ref(), "bind")?)
     }
 
     /// Binds to `addr`: a path (as [`bind`](Self::bind)), or on Linux an
@@ -137,6 +137,9 @@ impl UnixDatagram {
     /// Sets the default destination of [`send`](Self::send) and the only
     /// source [`recv`](Self::recv) accepts.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// ```
     /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-conn-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
@@ -149,11 +152,7 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
-        let path = path.as_ref();
-        self.io
-            .get_ref()
-            .connect(path)
-            .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))
+        self.connect_addr(&super::addr_of(path.as_ref(), "connect to")?)
     }
 
     /// [`connect`](Self::connect) to an address: a path, or on Linux an
@@ -203,6 +202,9 @@ impl UnixDatagram {
 
     /// Sends one datagram to the socket at `path`.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// ```
     /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-sendto-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
@@ -217,10 +219,8 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
-        let path = path.as_ref();
-        self.io
-            .io_listed(Direction::Write.mask(), |s| s.send_to(buf, path))
-            .await
+        let to = super::addr_of(path.as_ref(), "send to")?;
+        self.send_to_addr(buf, &to).await
     }
 
     /// Receives one datagram and the sender's address.

@@ -41,6 +41,9 @@ impl UnixListener {
     /// Creates the socket file at `path` and listens on it. The file must not
     /// exist yet (remove a stale one first); it is not removed on drop.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// # Panics
     ///
     /// Outside a runtime.
@@ -56,10 +59,7 @@ impl UnixListener {
     /// ```
     #[track_caller]
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
-        let path = path.as_ref();
-        let listener = std::os::unix::net::UnixListener::bind(path)
-            .map_err(|e| crate::sys::context(e, format_args!("bind {path:?}")))?;
-        UnixListener::from_std(listener)
+        UnixListener::bind_addr(&super::addr_of(path.as_ref(), "bind")?)
     }
 
     /// Binds to `addr` and listens: a path (as [`bind`](Self::bind)), or on

@@ -91,6 +91,9 @@ impl UCred {
 impl UnixStream {
     /// Connects to the socket at `path`.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
     /// # rt.block_on(async {
@@ -99,10 +102,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
-        let path = path.as_ref();
-        let addr = SocketAddr::from_pathname(path)
-            .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))?;
-        UnixStream::connect_addr(&addr).await
+        UnixStream::connect_addr(&super::addr_of(path.as_ref(), "connect to")?).await
     }
 
     /// Connects to the socket at `addr`: a path, or on Linux an abstract
