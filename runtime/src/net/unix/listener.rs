@@ -1,7 +1,6 @@
 //! `UnixListener`.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{ready, Context, Poll};
@@ -180,23 +179,4 @@ impl UnixListener {
     }
 }
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UnixListener")
-            .field("fd", &self.as_raw_fd())
-            .field("addr", &self.local_addr().ok())
-            .finish()
-    }
-}
+crate::net::macros::fd_impls!(UnixListener, "addr" local_addr);
