@@ -5,7 +5,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsFd;
 use std::task::{ready, Context, Poll};
 
-use super::addr::{resolve, ToSocketAddrs};
+use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
 use crate::io::AsyncFd;
 use crate::reactor::Direction;
 use crate::sys::socket;
@@ -44,20 +44,7 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let addrs = resolve(addr).await?;
-        let mut last = None;
-        for a in addrs {
-            match socket::listen(&a) {
-                Ok(l) => return TcpListener::from_std(l),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            )
-        }))
+        TcpListener::from_std(each_addr(addr, |a| socket::listen(&a)).await?)
     }
 
     /// Wraps a listener made elsewhere (e.g. inherited from a supervisor).
@@ -214,12 +201,7 @@ impl TcpStream {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            )
-        }))
+        Err(last.unwrap_or_else(no_address))
     }
 
     // ANCHOR: connect_one

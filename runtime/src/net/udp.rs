@@ -11,7 +11,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::task::{Context, Poll};
 
-use super::addr::{resolve, ToSocketAddrs};
+use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
 use crate::io::AsyncFd;
 use crate::reactor::Direction;
 
@@ -33,26 +33,6 @@ use crate::reactor::Direction;
 /// ```
 pub struct UdpSocket {
     io: AsyncFd<std::net::UdpSocket>,
-}
-
-/// Tries each resolved address in turn with `f`; the last error if none works.
-async fn each_addr<A: ToSocketAddrs, R>(
-    addr: A,
-    mut f: impl FnMut(SocketAddr) -> io::Result<R>,
-) -> io::Result<R> {
-    let mut last = None;
-    for a in resolve(addr).await? {
-        match f(a) {
-            Ok(r) => return Ok(r),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to no socket address",
-        )
-    }))
 }
 
 impl UdpSocket {
@@ -144,10 +124,7 @@ impl UdpSocket {
     /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let Some(&to) = resolve(target).await?.first() else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            ));
+            return Err(no_address());
         };
         self.io
             .io_listed(Direction::Write.mask(), |s| s.send_to(buf, to))
