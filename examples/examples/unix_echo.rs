@@ -8,16 +8,24 @@
 //! * the file outlives the listener: remove a stale one before binding, and
 //!   yours when done;
 //! * `peer_cred()` tells the server which process (pid, uid, gid) connected,
-//!   a common way to authorise local clients.
+//!   a common way to authorise local clients;
+//! * on Linux, an *abstract* name (`@name` here, as `ss -x` prints them)
+//!   needs no file at all: `UnixListener::bind_addr` and
+//!   `UnixStream::connect_addr` take std's `SocketAddr`, made with
+//!   `SocketAddrExt::from_abstract_name`; it vanishes with the listener.
 //!
 //! ```text
 //! cargo run --example unix_echo -- /tmp/echo.sock     # serve on that path
-//! cargo run --example unix_echo -- --self-test        # temp path, 10 clients, exit 0
+//! cargo run --example unix_echo -- @echo              # serve on the abstract name "echo"
+//! cargo run --example unix_echo -- --self-test        # temp path and an abstract name, exit 0
 //! nc -U /tmp/echo.sock                                # then type; lines come back
+//! socat - ABSTRACT-CONNECT:echo                       # the same for the abstract name
 //! ```
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
 
 use runtime::net::{UnixListener, UnixStream};
 
@@ -48,8 +56,8 @@ async fn echo(mut stream: UnixStream) {
 }
 
 /// One client: sends `msg`, half-closes, reads the echo to end of stream.
-async fn client(path: PathBuf, msg: Vec<u8>) -> io::Result<()> {
-    let stream = UnixStream::connect(&path).await?;
+async fn client(addr: SocketAddr, msg: Vec<u8>) -> io::Result<()> {
+    let stream = UnixStream::connect_addr(&addr).await?;
     let (mut r, mut w) = stream.into_split();
     let writer = runtime::spawn(async move {
         w.write_all(&msg).await?;
@@ -87,31 +95,39 @@ fn main() -> io::Result<()> {
     if arg.as_deref() == Some("--self-test") {
         return self_test();
     }
-    let Some(path) = arg.map(PathBuf::from) else {
+    let Some(arg) = arg else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "usage: unix_echo PATH | --self-test",
+            "usage: unix_echo PATH | @ABSTRACT_NAME | --self-test",
         ));
     };
     let rt = runtime::Runtime::new()?;
     rt.block_on(async {
-        let listener = bind_fresh(&path)?;
-        println!("unix_echo: listening on {}", path.display());
+        let listener = match arg.strip_prefix('@') {
+            Some(name) => UnixListener::bind_addr(&SocketAddr::from_abstract_name(name)?)?,
+            None => bind_fresh(Path::new(&arg))?,
+        };
+        println!("unix_echo: listening on {arg}");
         serve(listener).await
     })
 }
 
-/// Serves on a temporary path; 10 clients each echo 64 KiB.
+/// Serves on a temporary path and on an abstract name; 10 clients each echo
+/// 64 KiB through the file, 2 more through the name.
 fn self_test() -> io::Result<()> {
     let path = std::env::temp_dir().join(format!("unix_echo-{}.sock", std::process::id()));
+    let name = format!("unix_echo-{}", std::process::id());
     let rt = runtime::Runtime::new()?;
     let result = rt.block_on(async {
-        let listener = bind_fresh(&path)?;
-        runtime::spawn(serve(listener));
-        let clients: Vec<_> = (0..10u8)
+        runtime::spawn(serve(bind_fresh(&path)?));
+        let by_name = SocketAddr::from_abstract_name(&name)?;
+        runtime::spawn(serve(UnixListener::bind_addr(&by_name)?));
+        let by_path = SocketAddr::from_pathname(&path)?;
+        let clients: Vec<_> = (0..12u8)
             .map(|i| {
                 let msg: Vec<u8> = (0..65536u32).map(|j| (j as u8) ^ i).collect();
-                runtime::spawn(client(path.clone(), msg))
+                let addr = if i < 10 { &by_path } else { &by_name };
+                runtime::spawn(client(addr.clone(), msg))
             })
             .collect();
         for c in clients {

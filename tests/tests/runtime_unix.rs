@@ -240,3 +240,137 @@ fn unix_peek_and_vectored() {
         assert_eq!(a.read(&mut buf).await.unwrap(), 0);
     }));
 }
+
+/// A Linux abstract name unique to this test process and call (abstract
+/// names live in the network namespace, not the file system: nothing to
+/// clean up, but parallel test runs must not collide).
+fn abstract_addr(test: &str) -> std::os::unix::net::SocketAddr {
+    use std::os::linux::net::SocketAddrExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let name = format!("rt-unix-{test}-{}-{n}", std::process::id());
+    std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap()
+}
+
+/// A listener bound to an abstract name accepts a stream connected to it;
+/// both ends report the name.
+#[test]
+fn stream_over_abstract_name() {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = abstract_addr("stream");
+    let name = addr.as_abstract_name().unwrap().to_vec();
+    current().block_on(bounded("abstract stream", async {
+        let listener = UnixListener::bind_addr(&addr).unwrap();
+        assert_eq!(
+            listener.local_addr().unwrap().as_abstract_name(),
+            Some(&name[..])
+        );
+        let connect = runtime::spawn({
+            let addr = addr.clone();
+            async move { UnixStream::connect_addr(&addr).await }
+        });
+        let (mut server, _) = listener.accept().await.unwrap();
+        let mut client = connect.await.unwrap().unwrap();
+        assert_eq!(
+            client.peer_addr().unwrap().as_abstract_name(),
+            Some(&name[..])
+        );
+        assert_eq!(
+            server.local_addr().unwrap().as_abstract_name(),
+            Some(&name[..])
+        );
+        client.write_all(b"hello").await.unwrap();
+        let mut buf = [0; 5];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello");
+        // A name nobody listens on is refused, not a hang.
+        let err = UnixStream::connect_addr(&abstract_addr("nobody"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    }));
+}
+
+/// Two datagram sockets bound to abstract names talk through `connect_addr`
+/// and `send_to_addr`, and see each other's names.
+#[test]
+fn datagram_over_abstract_names() {
+    use std::os::linux::net::SocketAddrExt;
+    let (a_addr, b_addr) = (abstract_addr("dgram-a"), abstract_addr("dgram-b"));
+    current().block_on(bounded("abstract datagram", async {
+        let a = UnixDatagram::bind_addr(&a_addr).unwrap();
+        let b = UnixDatagram::bind_addr(&b_addr).unwrap();
+        let a_name = a_addr.as_abstract_name().unwrap();
+        assert_eq!(a.local_addr().unwrap().as_abstract_name(), Some(a_name));
+        a.send_to_addr(b"to b", &b_addr).await.unwrap();
+        let mut buf = [0; 8];
+        let (n, from) = b.recv_from(&mut buf).await.unwrap();
+        assert_eq!(
+            (&buf[..n], from.as_abstract_name()),
+            (&b"to b"[..], Some(a_name))
+        );
+        b.connect_addr(&a_addr).unwrap();
+        assert_eq!(b.peer_addr().unwrap().as_abstract_name(), Some(a_name));
+        b.send(b"back").await.unwrap();
+        assert_eq!(a.recv(&mut buf).await.unwrap(), 4);
+        assert_eq!(&buf[..4], b"back");
+    }));
+}
+
+/// `connect_addr` to an unnamed address is an error, not a panic; a path
+/// address works like `connect`.
+#[test]
+fn connect_addr_unnamed_and_path() {
+    let dir = TempDir::new("connect-addr");
+    let path = dir.path("s.sock");
+    current().block_on(bounded("connect_addr", async {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let unnamed = a.local_addr().unwrap();
+        let err = UnixStream::connect_addr(&unnamed).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let path_addr = std::os::unix::net::SocketAddr::from_pathname(&path).unwrap();
+        let listener = UnixListener::bind_addr(&path_addr).unwrap();
+        let client = UnixStream::connect_addr(&path_addr).await.unwrap();
+        let (_server, _) = listener.accept().await.unwrap();
+        assert_eq!(
+            client.peer_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
+    }));
+}
+
+/// As in tokio, a path that starts with a NUL byte names an abstract socket
+/// (the NUL is not part of the name), for `bind`, `connect` and `send_to`.
+#[test]
+fn leading_nul_path_is_an_abstract_name() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("rt-unix-nul-path-{}", std::process::id());
+    let path = format!("\0{name}");
+    let dgram_path = format!("\0{name}-dgram");
+    current().block_on(bounded("leading NUL", async {
+        let listener = UnixListener::bind(&path).unwrap();
+        let local = listener.local_addr().unwrap();
+        assert_eq!(local.as_abstract_name(), Some(name.as_bytes()));
+        let client = runtime::spawn({
+            let path = path.clone();
+            async move { UnixStream::connect(path).await }
+        });
+        let (_server, _) = listener.accept().await.unwrap();
+        let client = client.await.unwrap().unwrap();
+        assert_eq!(
+            client.peer_addr().unwrap().as_abstract_name(),
+            Some(name.as_bytes())
+        );
+
+        let server = UnixDatagram::bind(&dgram_path).unwrap();
+        let unbound = UnixDatagram::unbound().unwrap();
+        unbound.send_to(b"one", &dgram_path).await.unwrap();
+        unbound.connect(&dgram_path).unwrap();
+        unbound.send(b"two").await.unwrap();
+        let mut buf = [0; 8];
+        assert_eq!(server.recv(&mut buf).await.unwrap(), 3);
+        assert_eq!(server.recv(&mut buf).await.unwrap(), 3);
+        assert_eq!(&buf[..3], b"two");
+    }));
+}

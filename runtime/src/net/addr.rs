@@ -50,6 +50,29 @@ pub(crate) async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketA
     }
 }
 
+/// Tries each resolved address in turn with `f`; the last error if none works.
+pub(crate) async fn each_addr<A: ToSocketAddrs, R>(
+    addr: A,
+    mut f: impl FnMut(SocketAddr) -> io::Result<R>,
+) -> io::Result<R> {
+    let mut last = None;
+    for a in resolve(addr).await? {
+        match f(a) {
+            Ok(r) => return Ok(r),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(no_address))
+}
+
+/// The error for a name that resolved to nothing.
+pub(crate) fn no_address() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "the address resolved to no socket address",
+    )
+}
+
 fn lookup(host: String) -> Resolve {
     let handle = crate::spawn_blocking(move || {
         std::net::ToSocketAddrs::to_socket_addrs(&host)

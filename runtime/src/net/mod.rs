@@ -12,9 +12,13 @@
 //! error, never a `SIGPIPE` that kills the process. `EINTR` is retried.
 
 mod addr;
+mod datagram;
 #[cfg(feature = "futures-io")]
 mod futures_io;
+mod macros;
+mod ready;
 mod split;
+mod stream;
 mod tcp;
 mod tcp_socket;
 mod udp;

@@ -6,55 +6,11 @@
 //! `WriteHalf` only write, so there is never more than one reader or writer.
 
 use std::io::{self, IoSlice};
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::TcpStream;
-
-/// The doc example of a generated method. On a stream (`TcpStream`,
-/// `UnixStream`) it is the example itself, run against a connected pair `s`
-/// and `peer`; on a half (`half of TcpStream`) it is a link to the stream's
-/// method, because the same example on every half would be the same code
-/// once per half (eight more doctests to compile per method for no new
-/// coverage: the halves reach the stream through `AsStream::stream` alone).
-macro_rules! example {
-    (TcpStream, $method:literal, $body:literal) => {
-        concat!(
-            "\n```\n",
-            "# let rt = runtime::Runtime::new().unwrap();\n",
-            "# rt.block_on(async {\n",
-            "# let l = runtime::net::TcpListener::bind(\"127.0.0.1:0\").await.unwrap();\n",
-            "# let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();\n",
-            "# let (mut peer, _) = l.accept().await.unwrap();\n",
-            $body,
-            "# });\n```\n"
-        )
-    };
-    (UnixStream, $method:literal, $body:literal) => {
-        concat!(
-            "\n```\n",
-            "# let rt = runtime::Runtime::new().unwrap();\n",
-            "# rt.block_on(async {\n",
-            "# let (mut s, mut peer) = runtime::net::UnixStream::pair().unwrap();\n",
-            $body,
-            "# });\n```\n"
-        )
-    };
-    (half of $stream:ident, $method:literal, $body:literal) => {
-        concat!(
-            "\nSame as [`",
-            stringify!($stream),
-            "::",
-            $method,
-            "`](crate::net::",
-            stringify!($stream),
-            "::",
-            $method,
-            "), which has an example."
-        )
-    };
-}
 
 /// Generates the async read methods: `read_methods!(stream TcpStream)` on the
 /// stream itself, `read_methods!(ReadHalf<'_>, half of TcpStream)` on a read
@@ -68,35 +24,35 @@ macro_rules! read_methods {
         $crate::net::split::read_methods!(@impl $ty, (half of $stream));
         impl $ty {
             /// Waits until the socket is readable.
-            #[doc = $crate::net::split::example!(half of $stream, "readable", "")]
+            #[doc = $crate::net::macros::example!(half of $stream, "readable", "")]
             pub async fn readable(&self) -> ::std::io::Result<()> {
-                self.stream().readable().await
+                $crate::net::split::AsStream::stream(self).readable().await
             }
 
             /// Reads without waiting (`WouldBlock` if nothing is there).
-            #[doc = $crate::net::split::example!(half of $stream, "try_read", "")]
+            #[doc = $crate::net::macros::example!(half of $stream, "try_read", "")]
             pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                self.stream().try_read(buf)
+                $crate::net::split::AsStream::stream(self).try_read(buf)
             }
         }
     };
     (@impl $ty:ty, ($($kind:tt)*)) => {
         impl $ty {
             /// Reads into `buf`, waiting for data. `Ok(0)` means end of stream.
-            #[doc = $crate::net::split::example!($($kind)*, "read", "\
+            #[doc = $crate::net::macros::example!($($kind)*, "read", "\
 peer.write_all(b\"hey\").await.unwrap();
 let mut buf = [0; 16];
 let n = s.read(&mut buf).await.unwrap();
 assert_eq!(&buf[..n], b\"hey\");
 ")]
             pub async fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                let stream = self.stream();
+                let stream = $crate::net::split::AsStream::stream(self);
                 ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await
             }
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
             /// ends first.
-            #[doc = $crate::net::split::example!($($kind)*, "read_exact", "\
+            #[doc = $crate::net::macros::example!($($kind)*, "read_exact", "\
 peer.write_all(b\"ab\").await.unwrap();
 peer.write_all(b\"cd\").await.unwrap();
 let mut buf = [0; 4];
@@ -104,7 +60,7 @@ s.read_exact(&mut buf).await.unwrap();
 assert_eq!(&buf, b\"abcd\");
 ")]
             pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> ::std::io::Result<()> {
-                let stream = self.stream();
+                let stream = $crate::net::split::AsStream::stream(self);
                 while !buf.is_empty() {
                     match ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await? {
                         0 => {
@@ -132,37 +88,37 @@ macro_rules! write_methods {
         $crate::net::split::write_methods!(@impl $ty, (half of $stream));
         impl $ty {
             /// Waits until the socket is writable.
-            #[doc = $crate::net::split::example!(half of $stream, "writable", "")]
+            #[doc = $crate::net::macros::example!(half of $stream, "writable", "")]
             pub async fn writable(&self) -> ::std::io::Result<()> {
-                self.stream().writable().await
+                $crate::net::split::AsStream::stream(self).writable().await
             }
 
             /// Writes without waiting (`WouldBlock` if the buffer is full).
-            #[doc = $crate::net::split::example!(half of $stream, "try_write", "")]
+            #[doc = $crate::net::macros::example!(half of $stream, "try_write", "")]
             pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                self.stream().try_write(buf)
+                $crate::net::split::AsStream::stream(self).try_write(buf)
             }
         }
     };
     (@impl $ty:ty, ($($kind:tt)*)) => {
         impl $ty {
             /// Writes some of `buf`, waiting for room; returns how much.
-            #[doc = $crate::net::split::example!($($kind)*, "write", "\
+            #[doc = $crate::net::macros::example!($($kind)*, "write", "\
 let n = s.write(b\"hello\").await.unwrap();
 assert!(n > 0);
 ")]
             pub async fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
-                let stream = self.stream();
+                let stream = $crate::net::split::AsStream::stream(self);
                 ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await
             }
 
             /// Writes all of `buf`, handling partial writes.
-            #[doc = $crate::net::split::example!($($kind)*, "write_all", "\
+            #[doc = $crate::net::macros::example!($($kind)*, "write_all", "\
 s.write_all(b\"hello world\").await.unwrap();
 ")]
             // ANCHOR: write_all
             pub async fn write_all(&mut self, mut buf: &[u8]) -> ::std::io::Result<()> {
-                let stream = self.stream();
+                let stream = $crate::net::split::AsStream::stream(self);
                 while !buf.is_empty() {
                     match ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await? {
                         0 => {
@@ -179,7 +135,7 @@ s.write_all(b\"hello world\").await.unwrap();
             // ANCHOR_END: write_all
 
             /// Writes several buffers with one system call where possible.
-            #[doc = $crate::net::split::example!($($kind)*, "write_vectored", "\
+            #[doc = $crate::net::macros::example!($($kind)*, "write_vectored", "\
 use std::io::IoSlice;
 let n = s.write_vectored(&[IoSlice::new(b\"a\"), IoSlice::new(b\"b\")]).await.unwrap();
 assert_eq!(n, 2);
@@ -188,14 +144,14 @@ assert_eq!(n, 2);
                 &mut self,
                 bufs: &[::std::io::IoSlice<'_>],
             ) -> ::std::io::Result<usize> {
-                let stream = self.stream();
+                let stream = $crate::net::split::AsStream::stream(self);
                 ::std::future::poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
             }
 
             /// Does nothing: bytes written to a socket are already with the
             /// kernel. Present so code written against buffered writers reads
             /// the same.
-            #[doc = $crate::net::split::example!($($kind)*, "flush", "\
+            #[doc = $crate::net::macros::example!($($kind)*, "flush", "\
 s.flush().await.unwrap();
 ")]
             pub async fn flush(&mut self) -> ::std::io::Result<()> {
@@ -205,15 +161,7 @@ s.flush().await.unwrap();
     };
 }
 
-/// Both sets of methods, for a stream itself (`TcpStream`, `UnixStream`).
-macro_rules! stream_methods {
-    ($stream:ident) => {
-        $crate::net::split::read_methods!(stream $stream);
-        $crate::net::split::write_methods!(stream $stream);
-    };
-}
-
-pub(crate) use {example, read_methods, stream_methods, write_methods};
+pub(crate) use {read_methods, write_methods};
 
 /// Borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
 ///
@@ -297,32 +245,6 @@ pub struct OwnedWriteHalf {
 }
 // ANCHOR_END: owned_halves
 
-// ANCHOR: split_owned
-pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
-    let stream = Arc::new(stream);
-    let write = OwnedWriteHalf {
-        stream: stream.clone(),
-        shutdown_on_drop: true,
-    };
-    (OwnedReadHalf(stream), write)
-}
-// ANCHOR_END: split_owned
-
-// ANCHOR: write_half_drop
-impl Drop for OwnedWriteHalf {
-    /// The read half may live on for a long time (waiting for the peer's
-    /// reply); without a FIN now, a peer that reads to end of stream would wait
-    /// for it just as long.
-    fn drop(&mut self) {
-        if self.shutdown_on_drop {
-            // Fails only if the connection is already gone (ENOTCONN), when
-            // there is nobody left to tell.
-            let _ = self.stream.shutdown(Shutdown::Write);
-        }
-    }
-}
-// ANCHOR_END: write_half_drop
-
 /// How the generated methods reach the stream (`TcpStream` or `UnixStream`:
 /// the macros are expanded per concrete type, so they call its inherent
 /// methods).
@@ -331,117 +253,131 @@ pub(crate) trait AsStream {
     fn stream(&self) -> &Self::Stream;
 }
 
-impl AsStream for TcpStream {
-    type Stream = TcpStream;
-    fn stream(&self) -> &TcpStream {
-        self
-    }
+/// Generates everything about the halves of `$stream` but the structs
+/// themselves (each family documents its own): `split_owned`, the write
+/// half's shutdown on drop, `AsStream`, and the read/write methods. Expanded
+/// in the module that defines the four half types.
+macro_rules! halves {
+    ($stream:ident) => {
+        // ANCHOR: split_owned
+        pub(super) fn split_owned(stream: $stream) -> (OwnedReadHalf, OwnedWriteHalf) {
+            let stream = ::std::sync::Arc::new(stream);
+            let write = OwnedWriteHalf {
+                stream: stream.clone(),
+                shutdown_on_drop: true,
+            };
+            (OwnedReadHalf(stream), write)
+        }
+        // ANCHOR_END: split_owned
+
+        // ANCHOR: write_half_drop
+        impl Drop for OwnedWriteHalf {
+            /// The read half may live on for a long time (waiting for the
+            /// peer's reply); without a FIN now, a peer that reads to end of
+            /// stream would wait for it just as long.
+            fn drop(&mut self) {
+                if self.shutdown_on_drop {
+                    // Fails only if the connection is already gone
+                    // (ENOTCONN), when there is nobody left to tell.
+                    let _ = self.stream.shutdown(::std::net::Shutdown::Write);
+                }
+            }
+        }
+        // ANCHOR_END: write_half_drop
+
+        $crate::net::split::halves!(@as_stream $stream: ReadHalf<'_> => 0, WriteHalf<'_> => 0,
+            OwnedReadHalf => 0, OwnedWriteHalf => stream);
+        $crate::net::split::read_methods!(ReadHalf<'_>, half of $stream);
+        $crate::net::split::write_methods!(WriteHalf<'_>, half of $stream);
+        $crate::net::split::read_methods!(OwnedReadHalf, half of $stream);
+        $crate::net::split::write_methods!(OwnedWriteHalf, half of $stream);
+        $crate::net::split::halves!(@poll_read $stream, ReadHalf<'_>, "split");
+        $crate::net::split::halves!(@poll_read $stream, OwnedReadHalf, "into_split");
+        $crate::net::split::halves!(@write $stream, WriteHalf<'_>, "split");
+        $crate::net::split::halves!(@write $stream, OwnedWriteHalf, "into_split");
+
+        impl OwnedReadHalf {
+            /// Puts the halves back together (no shutdown happens). Fails,
+            /// returning both, if they came from different streams.
+            #[doc = $crate::net::macros::example!($stream, "reunite", "\
+let (r, w) = s.into_split();
+let mut s = r.reunite(w).unwrap();
+s.write_all(b\"still open\").await.unwrap();
+")]
+            pub fn reunite(
+                self,
+                mut write: OwnedWriteHalf,
+            ) -> Result<$stream, (OwnedReadHalf, OwnedWriteHalf)> {
+                if !::std::sync::Arc::ptr_eq(&self.0, &write.stream) {
+                    return Err((self, write));
+                }
+                write.shutdown_on_drop = false;
+                drop(write);
+                ::std::sync::Arc::try_unwrap(self.0)
+                    .map_err(|_| unreachable!("both halves were given"))
+            }
+        }
+    };
+    (@as_stream $stream:ident: $($half:ty => $field:tt),*) => {$(
+        impl $crate::net::split::AsStream for $half {
+            type Stream = $stream;
+            fn stream(&self) -> &$stream {
+                &self.$field
+            }
+        }
+    )*};
+    (@poll_read $stream:ident, $half:ty, $split:literal) => {
+        impl $half {
+            /// Poll-based read (see the stream's `poll_read`).
+            #[doc = $crate::net::macros::example!($stream, "poll_read", concat!("\
+peer.write_all(b\"x\").await.unwrap();
+let (r, _w) = s.", $split, "();
+let mut buf = [0; 1];
+std::future::poll_fn(|cx| r.poll_read(cx, &mut buf)).await.unwrap();
+"))]
+            pub fn poll_read(
+                &self,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                $crate::net::split::AsStream::stream(self).poll_read(cx, buf)
+            }
+        }
+    };
+    (@write $stream:ident, $half:ty, $split:literal) => {
+        impl $half {
+            /// Poll-based write (see the stream's `poll_write`).
+            #[doc = $crate::net::macros::example!($stream, "poll_write", concat!("\
+let (_r, w) = s.", $split, "();
+std::future::poll_fn(|cx| w.poll_write(cx, b\"x\")).await.unwrap();
+"))]
+            pub fn poll_write(
+                &self,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                $crate::net::split::AsStream::stream(self).poll_write(cx, buf)
+            }
+
+            /// Shuts down the write direction (sends FIN); the read half keeps
+            /// working.
+            #[doc = $crate::net::macros::example!($stream, "shutdown", concat!("\
+let (_r, w) = s.", $split, "();
+w.shutdown().unwrap();
+assert_eq!(peer.read(&mut [0; 4]).await.unwrap(), 0);
+"))]
+            pub fn shutdown(&self) -> ::std::io::Result<()> {
+                $crate::net::split::AsStream::stream(self).shutdown(::std::net::Shutdown::Write)
+            }
+        }
+    };
 }
 
-impl AsStream for ReadHalf<'_> {
-    type Stream = TcpStream;
-    fn stream(&self) -> &TcpStream {
-        self.0
-    }
-}
+pub(crate) use halves;
 
-impl AsStream for WriteHalf<'_> {
-    type Stream = TcpStream;
-    fn stream(&self) -> &TcpStream {
-        self.0
-    }
-}
-
-impl AsStream for OwnedReadHalf {
-    type Stream = TcpStream;
-    fn stream(&self) -> &TcpStream {
-        &self.0
-    }
-}
-
-impl AsStream for OwnedWriteHalf {
-    type Stream = TcpStream;
-    fn stream(&self) -> &TcpStream {
-        &self.stream
-    }
-}
-
-read_methods!(ReadHalf<'_>, half of TcpStream);
-write_methods!(WriteHalf<'_>, half of TcpStream);
-read_methods!(OwnedReadHalf, half of TcpStream);
-write_methods!(OwnedWriteHalf, half of TcpStream);
-
-impl ReadHalf<'_> {
-    /// Poll-based read (see [`TcpStream::poll_read`]).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// # let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"x").await.unwrap();
-    /// let (r, _w) = s.split();
-    /// let mut buf = [0; 1];
-    /// std::future::poll_fn(|cx| r.poll_read(cx, &mut buf)).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.0.poll_read(cx, buf)
-    }
-}
-
-impl WriteHalf<'_> {
-    /// Poll-based write (see [`TcpStream::poll_write`]).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (_r, w) = s.split();
-    /// std::future::poll_fn(|cx| w.poll_write(cx, b"x")).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.0.poll_write(cx, buf)
-    }
-
-    /// Shuts down the write direction (sends FIN).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (_r, w) = s.split();
-    /// w.shutdown().unwrap();
-    /// # });
-    /// ```
-    pub fn shutdown(&self) -> io::Result<()> {
-        self.0.shutdown(Shutdown::Write)
-    }
-}
+halves!(TcpStream);
 
 impl OwnedReadHalf {
-    /// Poll-based read (see [`TcpStream::poll_read`]).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// # let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"x").await.unwrap();
-    /// let (r, _w) = s.into_split();
-    /// let mut buf = [0; 1];
-    /// std::future::poll_fn(|cx| r.poll_read(cx, &mut buf)).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.0.poll_read(cx, buf)
-    }
-
     /// The remote address.
     ///
     /// ```
@@ -456,49 +392,9 @@ impl OwnedReadHalf {
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.0.peer_addr()
     }
-
-    /// Puts the halves back together. Fails (returning both) if they came
-    /// from different streams.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (r, w) = s.into_split();
-    /// let s = r.reunite(w).unwrap();
-    /// # drop(s);
-    /// # });
-    /// ```
-    pub fn reunite(
-        self,
-        mut write: OwnedWriteHalf,
-    ) -> Result<TcpStream, (OwnedReadHalf, OwnedWriteHalf)> {
-        if !Arc::ptr_eq(&self.0, &write.stream) {
-            return Err((self, write));
-        }
-        write.shutdown_on_drop = false;
-        drop(write);
-        Arc::try_unwrap(self.0).map_err(|_| unreachable!("both halves were given"))
-    }
 }
 
 impl OwnedWriteHalf {
-    /// Poll-based write (see [`TcpStream::poll_write`]).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (_r, w) = s.into_split();
-    /// std::future::poll_fn(|cx| w.poll_write(cx, b"x")).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.stream.poll_write(cx, buf)
-    }
-
     /// Poll-based vectored write.
     ///
     /// ```
@@ -517,20 +413,5 @@ impl OwnedWriteHalf {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.stream.poll_write_vectored(cx, bufs)
-    }
-
-    /// Shuts down the write direction (sends FIN); the read half keeps working.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// # let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (_r, w) = s.into_split();
-    /// w.shutdown().unwrap();
-    /// # });
-    /// ```
-    pub fn shutdown(&self) -> io::Result<()> {
-        self.stream.shutdown(Shutdown::Write)
     }
 }

@@ -1,14 +1,12 @@
 //! `TcpListener` and `TcpStream`.
 
-use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsFd;
 use std::task::{ready, Context, Poll};
 
-use super::addr::{resolve, ToSocketAddrs};
-use super::split::{AsStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::io::{AsyncFd, Interest, Ready};
+use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
+use crate::io::AsyncFd;
 use crate::reactor::Direction;
 use crate::sys::socket;
 
@@ -46,20 +44,7 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let addrs = resolve(addr).await?;
-        let mut last = None;
-        for a in addrs {
-            match socket::listen(&a) {
-                Ok(l) => return TcpListener::from_std(l),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            )
-        }))
+        TcpListener::from_std(each_addr(addr, |a| socket::listen(&a)).await?)
     }
 
     /// Wraps a listener made elsewhere (e.g. inherited from a supervisor).
@@ -162,26 +147,7 @@ impl TcpListener {
     }
 }
 
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpListener")
-            .field("fd", &self.as_raw_fd())
-            .field("addr", &self.local_addr().ok())
-            .finish()
-    }
-}
+super::macros::fd_impls!(TcpListener, "addr" local_addr);
 
 /// A TCP connection.
 ///
@@ -235,12 +201,7 @@ impl TcpStream {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            )
-        }))
+        Err(last.unwrap_or_else(no_address))
     }
 
     // ANCHOR: connect_one
@@ -256,14 +217,9 @@ impl TcpStream {
         in_progress: bool,
         addr: SocketAddr,
     ) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_evented(stream, !in_progress)?;
-        if in_progress {
-            poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
-            if let Some(e) = stream.io.get_ref().take_error()? {
-                return Err(crate::sys::context(e, format_args!("connect to {addr}")));
-            }
-        }
-        Ok(stream)
+        let take_error = std::net::TcpStream::take_error;
+        let io = super::stream::finish_connect(stream, in_progress, take_error, &addr).await?;
+        Ok(TcpStream { io })
     }
     // ANCHOR_END: connect_one
 
@@ -345,193 +301,6 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
-    /// Splits into borrowed read and write halves usable concurrently in one
-    /// task (e.g. with a `join`).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (_reader, mut writer) = s.split();
-    /// writer.write_all(b"hi").await.unwrap();
-    /// # });
-    /// ```
-    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        (ReadHalf(self), WriteHalf(self))
-    }
-
-    /// Splits into owned halves that can move to different tasks: one task
-    /// reads while another writes the same socket.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (_reader, mut writer) = s.into_split();
-    /// runtime::spawn(async move { writer.write_all(b"hi").await }).await.unwrap().unwrap();
-    /// # });
-    /// ```
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        super::split::split_owned(self)
-    }
-
-    /// Poll-based read; `Ok(0)` is end of stream (or an empty `buf`).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"x").await.unwrap();
-    /// let mut buf = [0; 1];
-    /// let n = std::future::poll_fn(|cx| s.poll_read(cx, &mut buf)).await.unwrap();
-    /// assert_eq!(n, 1);
-    /// # });
-    /// ```
-    // ANCHOR: poll_read
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.io
-            .poll_transfer(cx, Direction::Read, len, |s| socket::recv(s.as_fd(), buf))
-    }
-    // ANCHOR_END: poll_read
-
-    /// Poll-based write.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let n = std::future::poll_fn(|cx| s.poll_write(cx, b"abc")).await.unwrap();
-    /// assert_eq!(n, 3);
-    /// # });
-    /// ```
-    // ANCHOR: poll_write
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        self.io.poll_transfer(cx, Direction::Write, buf.len(), |s| {
-            socket::send(s.as_fd(), buf)
-        })
-    }
-    // ANCHOR_END: poll_write
-
-    /// Poll-based vectored write (one `sendmsg` for several buffers).
-    ///
-    /// ```
-    /// use std::io::IoSlice;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let bufs = [IoSlice::new(b"ab"), IoSlice::new(b"cd")];
-    /// let n = std::future::poll_fn(|cx| s.poll_write_vectored(cx, &bufs)).await.unwrap();
-    /// assert_eq!(n, 4);
-    /// # });
-    /// ```
-    pub fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        self.io.poll_transfer(cx, Direction::Write, len, |s| {
-            socket::send_vectored(s.as_fd(), bufs)
-        })
-    }
-
-    /// Waits until the socket is readable (data, end of stream, or an error).
-    /// Any number of tasks may wait at once; all of them are woken.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"x").await.unwrap();
-    /// s.readable().await.unwrap();
-    /// let mut buf = [0; 8];
-    /// assert_eq!(s.try_read(&mut buf).unwrap(), 1);
-    /// # });
-    /// ```
-    // ANCHOR: readable
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
-    }
-    // ANCHOR_END: readable
-
-    /// Waits until the socket is writable. Any number of tasks may wait at
-    /// once; all of them are woken.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// s.writable().await.unwrap();
-    /// assert_eq!(s.try_write(b"x").unwrap(), 1);
-    /// # });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
-    }
-
-    /// Reads without waiting: `WouldBlock` if no data is known to be there.
-    /// Pair it with [`readable`](Self::readable) to hold no buffer while idle.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let mut buf = [0; 8];
-    /// let err = s.try_read(&mut buf).unwrap_err();
-    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-    /// # });
-    /// ```
-    // ANCHOR: try_read
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.io.try_transfer(
-            Direction::Read,
-            Some(len),
-            |s| socket::recv(s.as_fd(), buf),
-            |n| *n,
-        )
-    }
-    // ANCHOR_END: try_read
-
-    /// Writes without waiting: `WouldBlock` if the send buffer is full.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// assert_eq!(s.try_write(b"hello").unwrap(), 5);
-    /// # });
-    /// ```
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_transfer(
-            Direction::Write,
-            Some(buf.len()),
-            |s| socket::send(s.as_fd(), buf),
-            |n| *n,
-        )
-    }
-
     /// Deregisters the stream and hands it back as a `std` stream (still in
     /// non-blocking mode; call `set_nonblocking(false)` for blocking use).
     ///
@@ -547,34 +316,6 @@ impl TcpStream {
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         Ok(self.io.into_inner())
-    }
-
-    /// Receives data without removing it from the queue: the next read sees
-    /// it again. Waits for data like [`read`](Self::read); any number of
-    /// tasks may wait.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let mut s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"abc").await.unwrap();
-    /// let mut buf = [0; 8];
-    /// let n = s.peek(&mut buf).await.unwrap();
-    /// assert_eq!(&buf[..n], b"abc");
-    /// let mut again = [0; 3];
-    /// s.read_exact(&mut again).await.unwrap();
-    /// assert_eq!(&again, b"abc");
-    /// # });
-    /// ```
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.io
-            .io_listed(Direction::Read.mask(), |s| s.peek(buf))
-            .await
     }
 
     /// Sets `SO_LINGER`: `None` (the default) lets `close` return at once
@@ -610,110 +351,6 @@ impl TcpStream {
         socket::linger(self.io.get_ref().as_fd())
     }
 
-    /// Waits until the stream is ready for any of `interest`, and says which
-    /// (including [`is_read_closed`](Ready::is_read_closed) /
-    /// [`is_write_closed`](Ready::is_write_closed)). Any number of tasks may
-    /// wait.
-    ///
-    /// ```
-    /// use runtime::io::Interest;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let ready = s.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
-    /// assert!(ready.is_writable());
-    /// # });
-    /// ```
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        let ev = self.io.wait_listed(interest.mask()).await?;
-        Ok(Ready::from_bits(ev.ready))
-    }
-
-    /// Poll-based [`readable`](Self::readable). Only the task that polled
-    /// last is woken.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"x").await.unwrap();
-    /// std::future::poll_fn(|cx| s.poll_read_ready(cx)).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
-    }
-
-    /// Poll-based [`writable`](Self::writable). Only the task that polled
-    /// last is woken.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// std::future::poll_fn(|cx| s.poll_write_ready(cx)).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
-    }
-
-    /// Vectored [`try_read`](Self::try_read): one `readv` into several
-    /// buffers, `WouldBlock` if no data is known to be there.
-    ///
-    /// ```
-    /// use std::io::IoSliceMut;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// let (mut peer, _) = l.accept().await.unwrap();
-    /// peer.write_all(b"abcd").await.unwrap();
-    /// s.readable().await.unwrap();
-    /// let (mut a, mut b) = ([0; 2], [0; 8]);
-    /// let n = s.try_read_vectored(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)]).unwrap();
-    /// assert_eq!((n, &a, &b[..2]), (4, b"ab", &b"cd"[..]));
-    /// # });
-    /// ```
-    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        use std::io::Read;
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        self.io.try_transfer(
-            Direction::Read,
-            Some(len),
-            |mut s| s.read_vectored(bufs),
-            |n| *n,
-        )
-    }
-
-    /// Vectored [`try_write`](Self::try_write): one `sendmsg` of several
-    /// buffers, `WouldBlock` if the send buffer is full.
-    ///
-    /// ```
-    /// use std::io::IoSlice;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let l = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    /// let s = runtime::net::TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-    /// s.writable().await.unwrap();
-    /// let n = s.try_write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")]).unwrap();
-    /// assert_eq!(n, 4);
-    /// # });
-    /// ```
-    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        self.io.try_transfer(
-            Direction::Write,
-            Some(len),
-            |s| socket::send_vectored(s.as_fd(), bufs),
-            |n| *n,
-        )
-    }
-
     /// Shuts down the read, write, or both halves of the connection.
     /// `Shutdown::Write` sends FIN: the peer reads end of stream while it can
     /// still send to us (half-close).
@@ -735,26 +372,4 @@ impl TcpStream {
     // ANCHOR_END: shutdown
 }
 
-super::split::stream_methods!(TcpStream);
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpStream")
-            .field("fd", &self.as_raw_fd())
-            .field("local", &self.local_addr().ok())
-            .field("peer", &self.peer_addr().ok())
-            .finish()
-    }
-}
+super::stream::stream_methods!(TcpStream, crate::net::split);

@@ -36,11 +36,25 @@ pub struct TcpSocket {
     fd: OwnedFd,
 }
 
-fn on(b: bool) -> libc::c_int {
-    b as libc::c_int
-}
+/// An integer socket option: level, name, and the name for errors.
+struct Opt(libc::c_int, libc::c_int, &'static str);
+
+const REUSEADDR: Opt = Opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, "SO_REUSEADDR");
+const REUSEPORT: Opt = Opt(libc::SOL_SOCKET, libc::SO_REUSEPORT, "SO_REUSEPORT");
+const SNDBUF: Opt = Opt(libc::SOL_SOCKET, libc::SO_SNDBUF, "SO_SNDBUF");
+const RCVBUF: Opt = Opt(libc::SOL_SOCKET, libc::SO_RCVBUF, "SO_RCVBUF");
+const KEEPALIVE: Opt = Opt(libc::SOL_SOCKET, libc::SO_KEEPALIVE, "SO_KEEPALIVE");
+const NODELAY: Opt = Opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, "TCP_NODELAY");
 
 impl TcpSocket {
+    fn set_opt(&self, Opt(level, name, what): Opt, value: libc::c_int) -> io::Result<()> {
+        socket::set_int_opt(self.fd.as_fd(), level, name, value, what)
+    }
+
+    fn opt(&self, Opt(level, name, what): Opt) -> io::Result<libc::c_int> {
+        socket::int_opt(self.fd.as_fd(), level, name, what)
+    }
+
     /// A new IPv4 socket (non-blocking, close-on-exec).
     ///
     /// ```
@@ -73,14 +87,7 @@ impl TcpSocket {
     /// assert!(s.reuseaddr().unwrap());
     /// ```
     pub fn set_reuseaddr(&self, reuse: bool) -> io::Result<()> {
-        let fd = self.fd.as_fd();
-        socket::set_int_opt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            on(reuse),
-            "SO_REUSEADDR",
-        )
+        self.set_opt(REUSEADDR, reuse as libc::c_int)
     }
 
     /// Whether `SO_REUSEADDR` is set.
@@ -90,8 +97,7 @@ impl TcpSocket {
     /// assert!(!s.reuseaddr().unwrap());
     /// ```
     pub fn reuseaddr(&self) -> io::Result<bool> {
-        let fd = self.fd.as_fd();
-        Ok(socket::int_opt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, "SO_REUSEADDR")? != 0)
+        Ok(self.opt(REUSEADDR)? != 0)
     }
 
     /// Sets `SO_REUSEPORT` (several sockets listen on one port; the kernel
@@ -103,14 +109,7 @@ impl TcpSocket {
     /// assert!(s.reuseport().unwrap());
     /// ```
     pub fn set_reuseport(&self, reuse: bool) -> io::Result<()> {
-        let fd = self.fd.as_fd();
-        socket::set_int_opt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            on(reuse),
-            "SO_REUSEPORT",
-        )
+        self.set_opt(REUSEPORT, reuse as libc::c_int)
     }
 
     /// Whether `SO_REUSEPORT` is set.
@@ -120,8 +119,7 @@ impl TcpSocket {
     /// assert!(!s.reuseport().unwrap());
     /// ```
     pub fn reuseport(&self) -> io::Result<bool> {
-        let fd = self.fd.as_fd();
-        Ok(socket::int_opt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, "SO_REUSEPORT")? != 0)
+        Ok(self.opt(REUSEPORT)? != 0)
     }
 
     /// Sets `SO_SNDBUF` (the kernel doubles the value and applies limits).
@@ -132,14 +130,7 @@ impl TcpSocket {
     /// assert!(s.send_buffer_size().unwrap() >= 32 * 1024);
     /// ```
     pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
-        let size = size.min(libc::c_int::MAX as u32) as libc::c_int;
-        socket::set_int_opt(
-            self.fd.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            size,
-            "SO_SNDBUF",
-        )
+        self.set_opt(SNDBUF, size.min(libc::c_int::MAX as u32) as libc::c_int)
     }
 
     /// `SO_SNDBUF` as the kernel set it.
@@ -149,13 +140,7 @@ impl TcpSocket {
     /// assert!(s.send_buffer_size().unwrap() > 0);
     /// ```
     pub fn send_buffer_size(&self) -> io::Result<u32> {
-        let v = socket::int_opt(
-            self.fd.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            "SO_SNDBUF",
-        )?;
-        Ok(v.max(0) as u32)
+        Ok(self.opt(SNDBUF)?.max(0) as u32)
     }
 
     /// Sets `SO_RCVBUF` (the kernel doubles the value and applies limits).
@@ -166,14 +151,7 @@ impl TcpSocket {
     /// assert!(s.recv_buffer_size().unwrap() >= 32 * 1024);
     /// ```
     pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
-        let size = size.min(libc::c_int::MAX as u32) as libc::c_int;
-        socket::set_int_opt(
-            self.fd.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            size,
-            "SO_RCVBUF",
-        )
+        self.set_opt(RCVBUF, size.min(libc::c_int::MAX as u32) as libc::c_int)
     }
 
     /// `SO_RCVBUF` as the kernel set it.
@@ -183,13 +161,7 @@ impl TcpSocket {
     /// assert!(s.recv_buffer_size().unwrap() > 0);
     /// ```
     pub fn recv_buffer_size(&self) -> io::Result<u32> {
-        let v = socket::int_opt(
-            self.fd.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            "SO_RCVBUF",
-        )?;
-        Ok(v.max(0) as u32)
+        Ok(self.opt(RCVBUF)?.max(0) as u32)
     }
 
     /// Sets `SO_KEEPALIVE` (probe an idle connection's peer).
@@ -200,14 +172,7 @@ impl TcpSocket {
     /// assert!(s.keepalive().unwrap());
     /// ```
     pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
-        let fd = self.fd.as_fd();
-        socket::set_int_opt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
-            on(keepalive),
-            "SO_KEEPALIVE",
-        )
+        self.set_opt(KEEPALIVE, keepalive as libc::c_int)
     }
 
     /// Whether `SO_KEEPALIVE` is set.
@@ -217,8 +182,7 @@ impl TcpSocket {
     /// assert!(!s.keepalive().unwrap());
     /// ```
     pub fn keepalive(&self) -> io::Result<bool> {
-        let fd = self.fd.as_fd();
-        Ok(socket::int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, "SO_KEEPALIVE")? != 0)
+        Ok(self.opt(KEEPALIVE)? != 0)
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
@@ -229,14 +193,7 @@ impl TcpSocket {
     /// assert!(s.nodelay().unwrap());
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        let fd = self.fd.as_fd();
-        socket::set_int_opt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            on(nodelay),
-            "TCP_NODELAY",
-        )
+        self.set_opt(NODELAY, nodelay as libc::c_int)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -246,8 +203,7 @@ impl TcpSocket {
     /// assert!(!s.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        let fd = self.fd.as_fd();
-        Ok(socket::int_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, "TCP_NODELAY")? != 0)
+        Ok(self.opt(NODELAY)? != 0)
     }
 
     /// Sets `SO_LINGER` (see [`TcpStream::set_linger`]).

@@ -9,11 +9,10 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use super::addr::{resolve, ToSocketAddrs};
-use crate::io::{AsyncFd, Interest, Ready};
+use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
+use crate::io::AsyncFd;
 use crate::reactor::Direction;
 
 /// A UDP socket.
@@ -34,26 +33,6 @@ use crate::reactor::Direction;
 /// ```
 pub struct UdpSocket {
     io: AsyncFd<std::net::UdpSocket>,
-}
-
-/// Tries each resolved address in turn with `f`; the last error if none works.
-async fn each_addr<A: ToSocketAddrs, R>(
-    addr: A,
-    mut f: impl FnMut(SocketAddr) -> io::Result<R>,
-) -> io::Result<R> {
-    let mut last = None;
-    for a in resolve(addr).await? {
-        match f(a) {
-            Ok(r) => return Ok(r),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to no socket address",
-        )
-    }))
 }
 
 impl UdpSocket {
@@ -132,43 +111,6 @@ impl UdpSocket {
         .await
     }
 
-    /// Sends `buf` to the connected peer; returns the bytes sent.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// a.connect(b.local_addr().unwrap()).await.unwrap();
-    /// assert_eq!(a.send(b"hi").await.unwrap(), 2);
-    /// # });
-    /// ```
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .io_listed(Direction::Write.mask(), |s| s.send(buf))
-            .await
-    }
-
-    /// Receives one datagram from the connected peer into `buf` (the rest of
-    /// a longer datagram is discarded).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// b.connect(a.local_addr().unwrap()).await.unwrap();
-    /// a.send_to(b"hi", b.local_addr().unwrap()).await.unwrap();
-    /// let mut buf = [0; 8];
-    /// assert_eq!(b.recv(&mut buf).await.unwrap(), 2);
-    /// # });
-    /// ```
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .io_listed(Direction::Read.mask(), |s| s.recv(buf))
-            .await
-    }
-
     /// Sends `buf` to `target` (resolving it first).
     ///
     /// ```
@@ -182,10 +124,7 @@ impl UdpSocket {
     /// ```
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let Some(&to) = resolve(target).await?.first() else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no socket address",
-            ));
+            return Err(no_address());
         };
         self.io
             .io_listed(Direction::Write.mask(), |s| s.send_to(buf, to))
@@ -230,40 +169,6 @@ impl UdpSocket {
             .await
     }
 
-    /// Sends without waiting: `WouldBlock` if the socket is not known to be
-    /// writable.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// a.connect(b.local_addr().unwrap()).await.unwrap();
-    /// a.writable().await.unwrap();
-    /// assert_eq!(a.try_send(b"x").unwrap(), 1);
-    /// # });
-    /// ```
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Write, None, |s| s.send(buf), |n| *n)
-    }
-
-    /// Receives without waiting: `WouldBlock` if no datagram is known to be
-    /// queued.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// let err = b.try_recv(&mut [0; 8]).unwrap_err();
-    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-    /// # });
-    /// ```
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Read, None, |s| s.recv(buf), |n| *n)
-    }
-
     /// [`send_to`](Self::send_to) without waiting (and without name lookup).
     ///
     /// ```
@@ -296,51 +201,6 @@ impl UdpSocket {
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
             .try_transfer(Direction::Read, None, |s| s.recv_from(buf), |r| r.0)
-    }
-
-    /// Waits until a datagram is queued (or an error is pending). Any number
-    /// of tasks may wait at once.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// # let b = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// a.send_to(b"x", b.local_addr().unwrap()).await.unwrap();
-    /// b.readable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
-    }
-
-    /// Waits until a datagram can be sent.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// a.writable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
-    }
-
-    /// Waits until the socket is ready for any of `interest`, and says which.
-    ///
-    /// ```
-    /// use runtime::io::Interest;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// # let a = runtime::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// let ready = a.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
-    /// assert!(ready.is_writable());
-    /// # });
-    /// ```
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        let ev = self.io.wait_listed(interest.mask()).await?;
-        Ok(Ready::from_bits(ev.ready))
     }
 
     /// Poll-based [`recv_from`](Self::recv_from). Only the task that polled
@@ -660,23 +520,4 @@ impl UdpSocket {
     }
 }
 
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UdpSocket")
-            .field("fd", &self.as_raw_fd())
-            .field("local", &self.local_addr().ok())
-            .finish()
-    }
-}
+crate::net::datagram::datagram_methods!(UdpSocket);

@@ -234,14 +234,27 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
     }
 }
 
-/// Starts a non-blocking connect of a Unix stream socket to `path`.
-/// `Ok((stream, true))`: still in progress; wait for writability, then check
-/// `take_error`. (A full listener backlog is `EAGAIN`, an error: nothing is
-/// in progress then.)
+/// Starts a non-blocking connect of a Unix stream socket to `to` (a path or,
+/// on Linux, an abstract name). `Ok((stream, true))`: still in progress; wait
+/// for writability, then check `take_error`. (A full listener backlog is
+/// `EAGAIN`, an error: nothing is in progress then.)
 pub(crate) fn unix_connect(
-    path: &std::path::Path,
+    to: &std::os::unix::net::SocketAddr,
 ) -> io::Result<(std::os::unix::net::UnixStream, bool)> {
+    use std::os::linux::net::SocketAddrExt;
     use std::os::unix::ffi::OsStrExt;
+    // An abstract name starts with a NUL byte and is not terminated; a path
+    // is terminated (std's `SocketAddr` has already checked both).
+    let (lead, name, tail) = match (to.as_pathname(), to.as_abstract_name()) {
+        (Some(path), _) => (0, path.as_os_str().as_bytes(), 1),
+        (None, Some(name)) => (1, name, 0),
+        (None, None) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot connect to an unnamed Unix socket address",
+            ))
+        }
+    };
     // SAFETY: no pointers involved.
     let fd = cvt(unsafe {
         libc::socket(
@@ -256,18 +269,16 @@ pub(crate) fn unix_connect(
     // SAFETY: all-zero bytes are a valid sockaddr_un.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let bytes = path.as_os_str().as_bytes();
-    // One byte stays zero: the kernel wants a terminated path.
-    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+    if lead + name.len() + tail > addr.sun_path.len() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("{path:?} is not a valid Unix socket path (1 to 107 bytes, no NUL)"),
+            format!("{to:?} is too long for a Unix socket address"),
         ));
     }
-    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+    for (dst, src) in addr.sun_path[lead..].iter_mut().zip(name) {
         *dst = *src as libc::c_char;
     }
-    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + bytes.len() + 1;
+    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + lead + name.len() + tail;
     // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes.
     let r = unsafe {
         libc::connect(
@@ -280,7 +291,7 @@ pub(crate) fn unix_connect(
     match cvt(r) {
         Ok(_) => Ok((stream, false)),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((stream, true)),
-        Err(e) => Err(context(e, format_args!("connect to {path:?}"))),
+        Err(e) => Err(context(e, format_args!("connect to {to:?}"))),
     }
 }
 

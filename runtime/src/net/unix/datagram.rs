@@ -1,11 +1,10 @@
 //! `UnixDatagram`.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::io::{AsyncFd, Interest, Ready};
+use crate::io::AsyncFd;
 use crate::reactor::Direction;
 
 /// A Unix-domain datagram socket. Every method takes `&self`; the async ones
@@ -32,6 +31,9 @@ pub struct UnixDatagram {
 impl UnixDatagram {
     /// Creates the socket file at `path` and binds to it.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// # Panics
     ///
     /// Outside a runtime.
@@ -47,9 +49,30 @@ impl UnixDatagram {
     /// ```
     #[track_caller]
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixDatagram> {
-        let path = path.as_ref();
-        let s = std::os::unix::net::UnixDatagram::bind(path)
-            .map_err(|e| crate::sys::context(e, format_args!("bind {path:?}")))?;
+        UnixDatagram::bind_addr(&super::addr_of(path.as_ref(), "bind")?)
+    }
+
+    /// Binds to `addr`: a path (as [`bind`](Self::bind)), or on Linux an
+    /// abstract name (no socket file).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let name = format!("rt-doc-dgram-bind-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let s = runtime::net::UnixDatagram::bind_addr(&addr).unwrap();
+    /// assert_eq!(s.local_addr().unwrap().as_abstract_name(), Some(name.as_bytes()));
+    /// ```
+    #[track_caller]
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixDatagram> {
+        let s = std::os::unix::net::UnixDatagram::bind_addr(addr)
+            .map_err(|e| crate::sys::context(e, format_args!("bind {addr:?}")))?;
         UnixDatagram::from_std(s)
     }
 
@@ -114,6 +137,9 @@ impl UnixDatagram {
     /// Sets the default destination of [`send`](Self::send) and the only
     /// source [`recv`](Self::recv) accepts.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// ```
     /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-conn-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
@@ -126,45 +152,58 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
-        let path = path.as_ref();
+        self.connect_addr(&super::addr_of(path.as_ref(), "connect to")?)
+    }
+
+    /// [`connect`](Self::connect) to an address: a path, or on Linux an
+    /// abstract name.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _g = rt.handle().enter();
+    /// let name = format!("rt-doc-dgram-connect-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let server = runtime::net::UnixDatagram::bind_addr(&addr).unwrap();
+    /// let client = runtime::net::UnixDatagram::unbound().unwrap();
+    /// client.connect_addr(&addr).unwrap();
+    /// assert_eq!(client.peer_addr().unwrap().as_abstract_name(), Some(name.as_bytes()));
+    /// # drop(server);
+    /// ```
+    pub fn connect_addr(&self, addr: &SocketAddr) -> io::Result<()> {
         self.io
             .get_ref()
-            .connect(path)
-            .map_err(|e| crate::sys::context(e, format_args!("connect to {path:?}")))
+            .connect_addr(addr)
+            .map_err(|e| crate::sys::context(e, format_args!("connect to {addr:?}")))
     }
 
-    /// Sends one datagram to the connected peer.
+    /// [`send_to`](Self::send_to) an address: a path, or on Linux an
+    /// abstract name.
     ///
     /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
     /// # let rt = runtime::Runtime::new().unwrap();
     /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// assert_eq!(a.send(b"hi").await.unwrap(), 2);
+    /// let name = format!("rt-doc-dgram-sendto-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let server = runtime::net::UnixDatagram::bind_addr(&addr).unwrap();
+    /// let client = runtime::net::UnixDatagram::unbound().unwrap();
+    /// client.send_to_addr(b"hi", &addr).await.unwrap();
+    /// assert_eq!(server.recv(&mut [0; 8]).await.unwrap(), 2);
     /// # });
     /// ```
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+    pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         self.io
-            .io_listed(Direction::Write.mask(), |s| s.send(buf))
-            .await
-    }
-
-    /// Receives one datagram from the connected peer.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// a.send(b"hi").await.unwrap();
-    /// assert_eq!(b.recv(&mut [0; 8]).await.unwrap(), 2);
-    /// # });
-    /// ```
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .io_listed(Direction::Read.mask(), |s| s.recv(buf))
+            .io_listed(Direction::Write.mask(), |s| s.send_to_addr(buf, addr))
             .await
     }
 
     /// Sends one datagram to the socket at `path`.
+    ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
     ///
     /// ```
     /// # let path = std::env::temp_dir().join(format!("rt-unixdgram-sendto-{}.sock", std::process::id()));
@@ -180,10 +219,8 @@ impl UnixDatagram {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
-        let path = path.as_ref();
-        self.io
-            .io_listed(Direction::Write.mask(), |s| s.send_to(buf, path))
-            .await
+        let to = super::addr_of(path.as_ref(), "send to")?;
+        self.send_to_addr(buf, &to).await
     }
 
     /// Receives one datagram and the sender's address.
@@ -202,77 +239,6 @@ impl UnixDatagram {
         self.io
             .io_listed(Direction::Read.mask(), |s| s.recv_from(buf))
             .await
-    }
-
-    /// Sends without waiting (`WouldBlock` if not known to be writable).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// assert_eq!(a.try_send(b"x").unwrap(), 1);
-    /// # });
-    /// ```
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Write, None, |s| s.send(buf), |n| *n)
-    }
-
-    /// Receives without waiting (`WouldBlock` if nothing is known queued).
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (_a, b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// let err = b.try_recv(&mut [0; 8]).unwrap_err();
-    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-    /// # });
-    /// ```
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Read, None, |s| s.recv(buf), |n| *n)
-    }
-
-    /// Waits until a datagram is queued. Any number of tasks may wait.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// a.send(b"x").await.unwrap();
-    /// b.readable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Read.mask()).await.map(drop)
-    }
-
-    /// Waits until a datagram can be sent. Any number of tasks may wait.
-    ///
-    /// ```
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// a.writable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.wait_listed(Direction::Write.mask()).await.map(drop)
-    }
-
-    /// Waits until the socket is ready for any of `interest`, and says which.
-    ///
-    /// ```
-    /// use runtime::io::Interest;
-    /// # let rt = runtime::Runtime::new().unwrap();
-    /// # rt.block_on(async {
-    /// let (a, _b) = runtime::net::UnixDatagram::pair().unwrap();
-    /// assert!(a.ready(Interest::WRITABLE).await.unwrap().is_writable());
-    /// # });
-    /// ```
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        let ev = self.io.wait_listed(interest.mask()).await?;
-        Ok(Ready::from_bits(ev.ready))
     }
 
     /// Our address.
@@ -300,23 +266,4 @@ impl UnixDatagram {
     }
 }
 
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("fd", &self.as_raw_fd())
-            .field("local", &self.local_addr().ok())
-            .finish()
-    }
-}
+crate::net::datagram::datagram_methods!(UnixDatagram);

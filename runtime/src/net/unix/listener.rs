@@ -1,7 +1,6 @@
 //! `UnixListener`.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{ready, Context, Poll};
@@ -41,6 +40,9 @@ impl UnixListener {
     /// Creates the socket file at `path` and listens on it. The file must not
     /// exist yet (remove a stale one first); it is not removed on drop.
     ///
+    /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
+    /// socket `name` instead (Linux; as in tokio).
+    ///
     /// # Panics
     ///
     /// Outside a runtime.
@@ -56,9 +58,31 @@ impl UnixListener {
     /// ```
     #[track_caller]
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
-        let path = path.as_ref();
-        let listener = std::os::unix::net::UnixListener::bind(path)
-            .map_err(|e| crate::sys::context(e, format_args!("bind {path:?}")))?;
+        UnixListener::bind_addr(&super::addr_of(path.as_ref(), "bind")?)
+    }
+
+    /// Binds to `addr` and listens: a path (as [`bind`](Self::bind)), or on
+    /// Linux an abstract name, which needs no socket file and disappears
+    /// with the last socket bound to it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # let _guard = rt.handle().enter();
+    /// let name = format!("rt-doc-listener-{}", std::process::id());
+    /// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    /// let l = runtime::net::UnixListener::bind_addr(&addr).unwrap();
+    /// assert_eq!(l.local_addr().unwrap().as_abstract_name(), Some(name.as_bytes()));
+    /// ```
+    #[track_caller]
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        let listener = std::os::unix::net::UnixListener::bind_addr(addr)
+            .map_err(|e| crate::sys::context(e, format_args!("bind {addr:?}")))?;
         UnixListener::from_std(listener)
     }
 
@@ -155,23 +179,4 @@ impl UnixListener {
     }
 }
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl std::fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UnixListener")
-            .field("fd", &self.as_raw_fd())
-            .field("addr", &self.local_addr().ok())
-            .finish()
-    }
-}
+crate::net::macros::fd_impls!(UnixListener, "addr" local_addr);

@@ -1,0 +1,89 @@
+//! The methods `UdpSocket` and `UnixDatagram` share (those that do not name
+//! an address, whose type differs): one implementation of each, stamped onto
+//! both types with their docs by [`datagram_methods!`].
+//!
+//! Readiness is cleared only when the kernel says `WouldBlock`: a datagram
+//! shorter than the buffer says nothing about whether another is queued.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+use crate::io::AsyncFd;
+use crate::reactor::Direction;
+use crate::sys::socket;
+
+pub(crate) async fn send<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &[u8]) -> io::Result<usize> {
+    io.io_listed(Direction::Write.mask(), |s| socket::send(s.as_fd(), buf))
+        .await
+}
+
+pub(crate) async fn recv<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &mut [u8]) -> io::Result<usize> {
+    io.io_listed(Direction::Read.mask(), |s| socket::recv(s.as_fd(), buf))
+        .await
+}
+
+pub(crate) fn try_send<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &[u8]) -> io::Result<usize> {
+    let send = |s: &T| socket::send(s.as_fd(), buf);
+    io.try_transfer(Direction::Write, None, send, |n| *n)
+}
+
+pub(crate) fn try_recv<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &mut [u8]) -> io::Result<usize> {
+    let recv = |s: &T| socket::recv(s.as_fd(), buf);
+    io.try_transfer(Direction::Read, None, recv, |n| *n)
+}
+
+/// Generates the connected-socket methods of a datagram socket type (field
+/// `io`), with their docs, plus its readiness waits and descriptor impls.
+macro_rules! datagram_methods {
+    ($ty:ident) => {
+        $crate::net::ready::readiness_methods!($ty, "peer.send(b\"x\").await.unwrap();\n");
+        $crate::net::macros::fd_impls!($ty, "local" local_addr);
+
+        impl $ty {
+            /// Sends one datagram to the connected peer; returns the bytes
+            /// sent.
+            #[doc = $crate::net::macros::example!($ty, "send", "\
+assert_eq!(s.send(b\"hi\").await.unwrap(), 2);
+")]
+            pub async fn send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
+                $crate::net::datagram::send(&self.io, buf).await
+            }
+
+            /// Receives one datagram from the connected peer into `buf` (the
+            /// rest of a longer datagram is discarded).
+            #[doc = $crate::net::macros::example!($ty, "recv", "\
+peer.send(b\"hi\").await.unwrap();
+let mut buf = [0; 8];
+assert_eq!(s.recv(&mut buf).await.unwrap(), 2);
+")]
+            pub async fn recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                $crate::net::datagram::recv(&self.io, buf).await
+            }
+
+            /// Sends without waiting: `WouldBlock` if the socket is not known
+            /// to be writable.
+            #[doc = $crate::net::macros::example!($ty, "try_send", "\
+s.writable().await.unwrap();
+assert_eq!(s.try_send(b\"x\").unwrap(), 1);
+")]
+            pub fn try_send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
+                $crate::net::datagram::try_send(&self.io, buf)
+            }
+
+            /// Receives without waiting: `WouldBlock` if no datagram is known
+            /// to be queued.
+            #[doc = $crate::net::macros::example!($ty, "try_recv", "\
+let err = s.try_recv(&mut [0; 8]).unwrap_err();
+assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+peer.send(b\"x\").await.unwrap();
+s.readable().await.unwrap();
+assert_eq!(s.try_recv(&mut [0; 8]).unwrap(), 1);
+")]
+            pub fn try_recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                $crate::net::datagram::try_recv(&self.io, buf)
+            }
+        }
+    };
+}
+
+pub(crate) use datagram_methods;
