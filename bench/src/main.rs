@@ -497,7 +497,7 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
             group: "build",
             name,
             params: format!(
-                "clean `cargo build --release` of {what}; ours: {}, tokio: {}{}",
+                "clean `cargo build --release` of {what}, 3 runs; ours: {}, tokio: {}{}",
                 features(build_cost::OUR_FEATURES),
                 features(build_cost::TOKIO_FEATURES),
                 if matches!(probe, build_cost::Probe::Echo) {
