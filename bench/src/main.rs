@@ -484,19 +484,39 @@ fn benches<'a>(o: &Opts, net: &'a Rc<RefCell<Option<net::Net>>>) -> Vec<Bench<'a
         reps: Some((o.runs, 0)),
         run: netrun(net::Net::memory, first),
     });
-    v.push(Bench {
-        group: "build",
-        name: "build_cost",
-        params: "clean `cargo build --release`, 1 run; tokio: rt-multi-thread,net,time,macros"
-            .into(),
-        metrics: vec![lower("build time", "s"), lower("dependencies", "crates")],
-        imps: vec![Imp::Ours, Imp::Tokio],
-        reps: Some((1, 0)),
-        run: Box::new(|imp| match imp {
-            Imp::Ours => build_cost::ours(),
-            _ => build_cost::tokio(),
-        }),
-    });
+    let features = |f: &[&str]| f.join(",");
+    for (name, probe, what) in [
+        ("build_cost", build_cost::Probe::Lib, "the runtime alone"),
+        (
+            "build_echo",
+            build_cost::Probe::Echo,
+            "a TCP echo with a timeout",
+        ),
+    ] {
+        v.push(Bench {
+            group: "build",
+            name,
+            params: format!(
+                "clean `cargo build --release` of {what}, 3 runs; ours: {}, tokio: {}{}",
+                features(build_cost::OUR_FEATURES),
+                features(build_cost::TOKIO_FEATURES),
+                if matches!(probe, build_cost::Probe::Echo) {
+                    ",io-util"
+                } else {
+                    ""
+                }
+            ),
+            metrics: vec![
+                lower("build time", "s"),
+                lower("build CPU time", "s"),
+                lower("dependencies", "crates"),
+            ],
+            imps: vec![Imp::Ours, Imp::Tokio],
+            // Three builds each (the median is the figure), alternating sides; nothing to warm.
+            reps: Some((3, 0)),
+            run: Box::new(move |imp| build_cost::measure(imp == Imp::Ours, probe)),
+        });
+    }
     v
 }
 

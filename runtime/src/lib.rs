@@ -63,14 +63,29 @@
 //! [dependencies]
 //! runtime = { git = "<repository URL>" }        # or { path = "../runtime" }
 //! # runtime = { git = "...", features = ["futures-io"] }
+//! # the lean build, for a TCP service with timeouts:
+//! # runtime = { git = "...", default-features = false, features = ["net", "time"] }
 //! ```
 //!
 //! # Feature flags
 //!
+//! The default, `full`, is everything a server needs. The executor (both
+//! flavours, [`spawn`], [`spawn_blocking`], [`task::JoinSet`],
+//! [`task::LocalSet`], [`task_local!`], [`combinator::race`], [`cancel`]) is
+//! in every build; the rest is opt-in with `default-features = false`.
+//!
 //! | feature | what it adds |
 //! |---|---|
-//! | `futures-io` | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
-//! | `test-util` | a clock tests can stop and move: `time::pause`, `time::resume`, `time::advance`, `Builder::start_paused` (a paused clock jumps to the next timer when every worker is idle) |
+//! | `full` (default) | `net`, `time`, `signal` |
+//! | `net` | [`net`]: TCP, UDP and Unix sockets; [`io`]: [`io::AsyncFd`] for any fd, [`io::Interest`], [`io::Ready`] |
+//! | `time` | [`time`]: `sleep`, `timeout`, `interval`, `now`; [`combinator::Deadline`] |
+//! | `signal` | [`signal`]: `ctrl_c`, any Unix signal as a stream |
+//! | `futures-io` (implies `net`) | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
+//! | `test-util` (implies `time`) | a clock tests can stop and move: `time::pause`, `time::resume`, `time::advance`, `Builder::start_paused` (a paused clock jumps to the next timer when every worker is idle) |
+//!
+//! `net` costs the most to compile (its readiness path is generic and is
+//! compiled once per socket type); the `build_cost` benchmark compares
+//! `net,time` with tokio's `rt-multi-thread,net,time,macros`.
 //!
 //! Without features the only dependencies are `libc`, `slab`, `futures-task`
 //! (for [`futures_task::Spawn`] on [`Handle`]) and
@@ -112,6 +127,11 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(rust_2018_idioms)]
+// The reactor keeps its registration, timer and signal plumbing in every
+// build (the driver is one piece); a build without the feature that uses a
+// part of it leaves that part unused. `full` (the default, what clippy checks)
+// still reports dead code.
+#![cfg_attr(not(feature = "full"), allow(dead_code, unused_imports))]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod context;
@@ -124,10 +144,18 @@ mod sys;
 
 pub mod cancel;
 pub mod combinator;
+#[cfg(feature = "net")]
+#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod io;
+#[cfg(feature = "net")]
+#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod net;
+#[cfg(feature = "signal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signal")))]
 pub mod signal;
 pub mod task;
+#[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 pub mod time;
 
 pub use executor::{Builder, EnterGuard, Handle, Runtime};

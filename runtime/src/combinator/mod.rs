@@ -26,8 +26,11 @@
 //! });
 //! ```
 
+#[cfg(feature = "time")]
 mod deadline;
 mod race;
 
+#[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 pub use deadline::Deadline;
 pub use race::{race, Race};

@@ -281,6 +281,7 @@ impl Reactor {
     // ANCHOR_END: dispatch
 
     /// Makes sure the process-wide signal eventfd is watched by this reactor.
+    #[cfg(feature = "signal")]
     pub(crate) fn watch_signals(&self) -> io::Result<()> {
         let mut s = lock(&self.signals);
         if !s.registered {
@@ -296,6 +297,7 @@ impl Reactor {
     }
 
     /// Adds (or refreshes, if `key` is set) a waiter for the next signal.
+    #[cfg(feature = "signal")]
     pub(crate) fn add_signal_waiter(&self, key: &mut Option<usize>, waker: &Waker) {
         let mut s = lock(&self.signals);
         let old = match key.and_then(|k| s.waiters.get_mut(k)) {
@@ -311,6 +313,7 @@ impl Reactor {
     }
 
     /// Drops a signal waiter (its future was dropped).
+    #[cfg(feature = "signal")]
     pub(crate) fn remove_signal_waiter(&self, key: usize) {
         let mut s = lock(&self.signals);
         let removed = s.waiters.try_remove(key);

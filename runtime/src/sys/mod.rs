@@ -13,7 +13,9 @@
 
 pub(crate) mod epoll;
 pub(crate) mod eventfd;
+#[cfg(feature = "signal")]
 pub(crate) mod signal;
+#[cfg(feature = "net")]
 pub(crate) mod socket;
 
 use std::io;

@@ -72,6 +72,7 @@ fn with_clock<R>(what: &str, f: impl FnOnce(&crate::reactor::Reactor) -> R) -> R
 /// });
 /// ```
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[track_caller]
 pub fn pause() {
     with_clock("runtime::time::pause", |r| r.timers.clock().pause());
@@ -95,6 +96,7 @@ pub fn pause() {
 /// });
 /// ```
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[track_caller]
 pub fn resume() {
     with_clock("runtime::time::resume", |r| r.timers.clock().resume());
@@ -123,6 +125,7 @@ pub fn resume() {
 /// });
 /// ```
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub async fn advance(duration: Duration) {
     let wakers = with_clock("runtime::time::advance", |r| {
         let now = r.timers.clock().advance(duration);

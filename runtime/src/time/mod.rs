@@ -58,6 +58,7 @@ mod interval;
 
 pub use clock::now;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use clock::{advance, pause, resume};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 
