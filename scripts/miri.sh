@@ -2,7 +2,7 @@
 # Runs the runtime's unsafe and lock-free code under miri, with both of its
 # aliasing models (Stacked Borrows, then Tree Borrows):
 #   - the task module's unit tests (the harness, the state word, the waker);
-#   - the run queue's and the timer wheel's unit tests;
+#   - the run queue's, the inject queue's and the timer wheel's unit tests;
 #   - runtime/tests/miri_runtime.rs: each runtime flavour end to end over the
 #     real epoll reactor, eventfd and threads (spawn, steal, timers, abort,
 #     spawn_blocking, shutdown).
@@ -36,7 +36,7 @@ for model in stacked tree; do
   # by the others.
   echo "=== miri ($model borrows): run queue and timers"
   MIRIFLAGS="$flags -Zmiri-ignore-leaks" cargo +nightly miri test -q -p runtime --lib -- \
-    executor::queue reactor::timers --skip hundred_thousand_timers
+    executor::queue executor::inject reactor::timers --skip hundred_thousand_timers
   echo "=== miri ($model borrows): both runtime flavours end to end"
   MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --test miri_runtime
 done

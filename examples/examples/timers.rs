@@ -17,8 +17,11 @@
 //!    catches up (`Burst`, the default), drops the missed ticks (`Skip`), or
 //!    starts its rhythm again from now (`Delay`) — `MissedTickBehavior`.
 //!
-//! Timers never fire early; they may fire a little late under load. Every
-//! section checks what it prints, so the program doubles as its own test.
+//! Timers never fire early; they may fire late on a loaded machine, by as
+//! much as the machine is loaded. Every section checks what it prints, so
+//! the program doubles as its own test; the checks are about what a timer
+//! guarantees (never early, in deadline order, on schedule), never about how
+//! late it may be, so they hold on a busy CI machine too.
 //!
 //! ```text
 //! cargo run --example timers                 # narrate and check (~2 s)
@@ -33,9 +36,6 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use runtime::time::{interval, sleep, sleep_until, timeout, MissedTickBehavior};
-
-/// Slack allowed for a timer firing late on a busy machine (CI).
-const LATE: Duration = Duration::from_millis(400);
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
@@ -94,31 +94,42 @@ async fn demo() {
         "sleep never wakes early",
         took >= Duration::from_millis(100),
     );
+    // "On time" as a test can state it: a 100 ms sleep ends before a 300 ms
+    // one started with it, however late both are.
+    let first = race(
+        sleep(Duration::from_millis(100)),
+        sleep(Duration::from_millis(300)),
+    )
+    .await;
     check(
-        "sleep wakes on time",
-        took < Duration::from_millis(100) + LATE,
+        "the earlier deadline fires first",
+        matches!(first, Either::Left(())),
     );
 
     // 2. interval
     println!("2. interval(50 ms), with a 30 ms loop body");
     let start = Instant::now();
     let mut ticker = interval(Duration::from_millis(50));
+    let mut first_tick = None;
     for i in 0..5u32 {
         let at = ticker.tick().await;
         let since = at.duration_since(start);
         println!("   tick {i} at {}", ms(since));
+        let first = *first_tick.get_or_insert(at);
+        // No drift: each tick is scheduled a whole number of periods after
+        // the first, whenever the loop got to it.
         check(
             "ticks keep the rhythm",
-            since + Duration::from_millis(5) >= Duration::from_millis(50) * i,
+            at == first + Duration::from_millis(50) * i,
         );
+        check("a tick never comes early", Instant::now() >= at);
         sleep(Duration::from_millis(30)).await; // work shorter than the period
     }
     let took = start.elapsed();
     check(
-        "5 ticks take ~4 periods + body",
+        "5 ticks take 4 periods + body",
         took >= Duration::from_millis(230),
     );
-    check("no drift", took < Duration::from_millis(230) + LATE);
 
     // 3. timeout
     println!("3. timeout");
@@ -185,9 +196,11 @@ async fn demo() {
                 std::future::pending::<()>().await;
             }
         };
-        match race(&mut deadline, tick).await {
-            Either::Left(()) => break,
-            Either::Right(()) => {
+        // Activity that is due counts before the deadline is looked at (a
+        // late poll must not turn activity into an idle timeout).
+        match race(tick, &mut deadline).await {
+            Either::Right(()) => break,
+            Either::Left(()) => {
                 events += 1;
                 deadline.reset(Instant::now() + idle);
             }
@@ -204,13 +217,21 @@ async fn demo() {
     println!("6. 10,000 tasks sleeping 1..=100 ms");
     let start = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
+    // How many were asleep at once, at the most.
+    let asleep = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let slept: Duration = (0..10_000u64)
+        .map(|i| Duration::from_millis(1 + i % 100))
+        .sum();
     let handles: Vec<_> = (0..10_000u64)
         .map(|i| {
-            let done = done.clone();
+            let (done, asleep, peak) = (done.clone(), asleep.clone(), peak.clone());
             runtime::spawn(async move {
                 let d = Duration::from_millis(1 + i % 100);
                 let t = Instant::now();
+                peak.fetch_max(asleep.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                 sleep(d).await;
+                asleep.fetch_sub(1, Ordering::SeqCst);
                 assert!(t.elapsed() >= d, "a timer fired early");
                 done.fetch_add(1, Ordering::Relaxed);
             })
@@ -220,13 +241,17 @@ async fn demo() {
         h.await.unwrap();
     }
     let took = start.elapsed();
+    let peak = peak.load(Ordering::SeqCst);
     println!(
-        "   all {} woke after {}",
+        "   all {} woke after {} (up to {peak} asleep at once; {:.0} s of sleep in all)",
         done.load(Ordering::Relaxed),
-        ms(took)
+        ms(took),
+        slept.as_secs_f64()
     );
     check("all woke", done.load(Ordering::Relaxed) == 10_000);
-    check("concurrently", took < Duration::from_millis(100) + LATE * 2);
+    // Concurrency, shown without a stopwatch: the sleeps overlapped, and all
+    // of them together took less than one after the other would have.
+    check("concurrently", peak > 1 && took < slept);
 
     // 7. missed ticks
     println!("7. interval(20 ms), then a 70 ms stall: the next three ticks");

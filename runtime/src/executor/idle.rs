@@ -220,7 +220,7 @@ mod loom_tests {
             {
                 world.notify();
             }
-            parker.park();
+            parker.park(&mut || {});
             searching = !world.idle.unpark_worker_by_id(index);
         }
     }

@@ -131,8 +131,11 @@ impl Inner {
 impl Parker {
     // ANCHOR: park
     /// Sleeps until unparked, or until the reactor delivered events (if this
-    /// worker became the one driving it).
-    pub(crate) fn park(&self) {
+    /// worker became the one driving it). A driver calls `after_turn` once
+    /// its turn is over, still holding the driver: whatever the worker
+    /// records there (that it is awake, with the tasks the turn woke) is
+    /// visible to the next driver, which the hand-off may wake at once.
+    pub(crate) fn park(&self, after_turn: &mut dyn FnMut()) {
         let inner = &*self.inner;
         if inner
             .state
@@ -144,7 +147,7 @@ impl Parker {
         match &inner.reactor {
             Some(reactor) => self.drive_or_sleep(
                 || reactor.try_lock_driver(),
-                |driver| self.drive(reactor, driver),
+                |driver| self.drive(reactor, driver, after_turn),
             ),
             None => self.sleep_on_condvar(),
         }
@@ -174,10 +177,16 @@ impl Parker {
     // ANCHOR_END: park
 
     /// Sleeps in `epoll_wait`, then lets go of the driver and hands it on.
-    fn drive(&self, reactor: &Reactor, mut driver: MutexGuard<'_, Driver>) {
+    fn drive(
+        &self,
+        reactor: &Reactor,
+        mut driver: MutexGuard<'_, Driver>,
+        after_turn: &mut dyn FnMut(),
+    ) {
         if self.inner.announce(PARKED_DRIVER) {
             reactor.turn(&mut driver, None);
             self.inner.state.swap(EMPTY, Ordering::SeqCst);
+            after_turn();
         }
         drop(driver);
         self.handoff.release();
@@ -295,7 +304,7 @@ mod loom_tests {
                     idle.unpark_worker_by_id(0);
                     break;
                 }
-                parker.park();
+                parker.park(&mut || {});
                 searching = !idle.unpark_worker_by_id(0);
             }
             pusher.join().unwrap();
@@ -364,7 +373,7 @@ mod loom_tests {
         loom::model(|| {
             let (parker, unparker) = pair(None, Default::default());
             let t = thread::spawn(move || unparker.unpark());
-            parker.park();
+            parker.park(&mut || {});
             t.join().unwrap();
         });
     }

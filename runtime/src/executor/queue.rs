@@ -149,7 +149,7 @@ impl Local {
             // SAFETY: the claimed slots hold Notified references pushed by us.
             unsafe { Notified::from_raw(RawTask::from_ptr(ptr)) }
         });
-        inject.push_batch(moved.chain(std::iter::once(task)));
+        inject.push_spilled(moved.chain(std::iter::once(task)));
         Ok(())
     }
 

@@ -99,12 +99,12 @@ impl Shared {
     /// (see `attach_clock`).
     #[cfg(feature = "test-util")]
     pub(crate) fn is_idle(&self) -> bool {
-        // Queued tasks count too: a worker that has just driven the reactor
-        // is still counted as parked while it hands the driver over (see
-        // `Worker::park`), with the tasks it woke in its queue.
+        // A worker whose turn of the reactor woke tasks leaves the sleepers'
+        // list before it hands the driver over (see `Worker::park`), so its
+        // queue need not be looked at. The inject queue must: a task pushed
+        // from outside is there before a worker is woken for it.
         self.idle.all_parked()
             && self.inject.is_empty()
-            && self.remotes.iter().all(|r| r.steal.is_empty())
             && self.blocking.is_idle()
             && self.block_on_busy.load(Ordering::SeqCst) == 0
     }

@@ -549,12 +549,30 @@ impl WorkerContext {
                 return core;
             }
             let unwind = LeaveIdleOnUnwind { cx: self, index };
-            let (c, ()) = self.with_parker(core, |p| p.park());
+            // If our turn of the reactor woke tasks, we leave the sleepers'
+            // list before handing the driver over, not after: the next
+            // driver must not see every worker parked (and move a paused
+            // clock on) while those tasks wait in our queue.
+            let mut left_idle = None;
+            let (c, ()) = self.with_parker(core, |p| {
+                p.park(&mut || {
+                    let woke = self
+                        .core
+                        .try_borrow()
+                        .is_ok_and(|c| c.as_ref().is_some_and(|c| c.has_tasks()));
+                    if woke {
+                        left_idle = Some(idle.unpark_worker_by_id(index));
+                    }
+                })
+            });
             std::mem::forget(unwind);
             core = c;
-            if core.has_tasks() {
-                // The reactor handed us work.
-                core.is_searching = !idle.unpark_worker_by_id(index);
+            // The reactor handed us work. (Once off the list we return even
+            // if a stealer has taken it all meanwhile: `left_idle` says how
+            // we were counted.)
+            if left_idle.is_some() || core.has_tasks() {
+                let unlisted = left_idle.unwrap_or_else(|| idle.unpark_worker_by_id(index));
+                core.is_searching = !unlisted;
                 if core.should_notify_others() {
                     shared.notify_parked();
                 }
