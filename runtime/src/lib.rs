@@ -113,7 +113,7 @@
 //! | `futures::task::Spawn` for a handle (tokio has none) | [`futures_task::Spawn`] for [`Handle`] |
 //! | `tokio::time::{sleep, sleep_until, timeout, timeout_at, interval, interval_at}` | [`time::sleep`], [`time::sleep_until`], [`time::timeout`], [`time::timeout_at`], [`time::interval`], [`time::interval_at`] |
 //! | `time::MissedTickBehavior`, `Interval::{reset, reset_immediately, reset_after, reset_at}` | [`time::MissedTickBehavior`], [`time::Interval`] (same methods) |
-//! | `time::{pause, resume, advance}`, `Builder::start_paused` (`test-util`) | same names, `test-util` feature; read the clock with [`time::now()`] (for `tokio::time::Instant::now()`) |
+//! | `time::{pause, resume, advance}`, `Builder::start_paused` (`test-util`) | same names, `test-util` feature; read the clock with [`time::Instant::now()`](time::Instant::now) or [`time::now()`] |
 //! | `tokio::signal::ctrl_c`, `unix::signal(SignalKind::terminate())` | [`signal::ctrl_c`], [`signal::signal`]`(SignalKind::terminate())` |
 //! | `unix::SignalKind::{from_raw, hangup, interrupt, user_defined1, ...}`, `Signal::recv() -> Option<()>` | [`signal::SignalKind`] (same constructors, plus `real_time(n)`), [`signal::Signal::recv`] |
 //! | `tokio::select! { biased; … }` over two futures | [`combinator::race`]`(a, b)`: polls `a` first, both of one output type, nest it for more (no macros) |
