@@ -23,6 +23,7 @@
 //! WORKERS=2 cargo run --release --example http_hello     # worker threads (default: cores)
 //! cargo run --example http_hello -- --self-test          # port 0, drive it with clients, exit 0
 //! curl http://127.0.0.1:3000/
+//! kill -USR1 <pid>                  # print the runtime's counters (one `metrics:` line)
 //! ```
 
 use std::convert::Infallible;
@@ -190,6 +191,24 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
     }
 }
 
+/// Prints the runtime's counters, one `metrics: name=value ...` line, on
+/// every SIGUSR1. `http-load.sh` asks before and after a load run and divides
+/// the differences by the requests served: polls, parks and `epoll_wait`
+/// calls per request, events per `epoll_wait`.
+async fn metrics_on_sigusr1() -> io::Result<()> {
+    use runtime::signal::{signal, SignalKind};
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let handle = runtime::Handle::current();
+    while usr1.recv().await.is_some() {
+        let m = handle.metrics();
+        println!(
+            "metrics: polls={} parks={} steals={} epoll_waits={} epoll_events={} tasks_spawned={}",
+            m.polls, m.parks, m.steals, m.epoll_waits, m.epoll_events, m.tasks_spawned
+        );
+    }
+    Ok(())
+}
+
 fn main() -> io::Result<()> {
     let arg = std::env::args().nth(1);
     if arg.as_deref() == Some("--self-test") {
@@ -216,6 +235,7 @@ fn main() -> io::Result<()> {
             listener.local_addr()?,
             rt.metrics().workers
         );
+        runtime::spawn(metrics_on_sigusr1());
         serve(listener).await
     })
 }
