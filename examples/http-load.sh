@@ -18,7 +18,10 @@
 #      events per epoll_wait), which the server prints on SIGUSR1;
 #   4. with --strace, one more run of each under `strace -f -c`, reported as
 #      system calls per request (strace slows the servers down several times:
-#      its requests/s mean nothing, the counts per request do).
+#      its requests/s mean nothing, the counts per request do);
+#   5. with --perf, one more run of each under `perf record` (sampling at
+#      PERF_FREQ, default 5000 Hz), reported as CPU nanoseconds per request
+#      by binary (kernel, the server, libc) and for the hottest symbols.
 # Both servers get the same CPUs, the same number of worker threads and the
 # same wrk settings. With `taskset` available and 2+ cores, the CPUs are
 # split: the server is pinned to the first half, wrk to the second half
@@ -32,7 +35,7 @@
 # Usage:
 #   examples/http-load.sh [--quick] [--runs N] [--duration SECS]
 #                         [--connections N] [--threads N] [--no-pin]
-#                         [--strace] [--bin-dir DIR] [--no-install]
+#                         [--strace] [--perf] [--bin-dir DIR] [--no-install]
 #     --quick          1 run of 2 s per server (CI smoke run)
 #     --runs N         rounds, each running ours then tokio (default 3)
 #     --duration S     seconds of load per server and run (default 10)
@@ -40,6 +43,8 @@
 #     --threads N      wrk threads (wrk -t, default: wrk's CPUs)
 #     --no-pin         don't pin; server and wrk share all cores
 #     --strace         also count system calls per request (needs strace)
+#     --perf           also profile CPU time per request (needs perf and
+#                      kernel.perf_event_paranoid <= 2 or root)
 #     --bin-dir DIR    use already-built example binaries from DIR
 #                      (e.g. target/debug/examples) instead of building
 #     --no-install     fail instead of installing wrk when it is missing
@@ -54,6 +59,7 @@ cd "$(dirname "$0")/.."
 duration=10
 runs=3
 use_strace=0
+use_perf=0
 connections=64
 threads=""
 bin_dir=""
@@ -65,6 +71,7 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift ;;
         --duration) duration="$2"; shift ;;
         --strace) use_strace=1 ;;
+        --perf) use_perf=1 ;;
         --connections) connections="$2"; shift ;;
         --threads) threads="$2"; shift ;;
         --bin-dir) bin_dir="$2"; shift ;;
@@ -117,6 +124,11 @@ if [ "$use_strace" = 1 ] && ! command -v strace >/dev/null 2>&1; then
     exit 3
 fi
 
+if [ "$use_perf" = 1 ] && ! command -v perf >/dev/null 2>&1; then
+    echo "http-load.sh: --perf needs perf (apt-get install -y linux-perf)" >&2
+    exit 3
+fi
+
 if [ -z "$bin_dir" ]; then
     echo "http-load.sh: building the examples (release)" >&2
     cargo build --release -q -p examples --example http_hello --example http_hello_tokio
@@ -160,7 +172,8 @@ start() {
     on "$server_cpus" "$@" "$bin_dir/$name" 0 >"$log" 2>&1 &
     server_pid=$!
     for i in $(seq 1 100); do
-        addr="$(sed -n 's|.*listening on \(http://[0-9.:]*\) (.*|\1|p' "$log")"
+        # (the log may not exist yet: the server's shell creates it)
+        addr="$(sed -n 's|.*listening on \(http://[0-9.:]*\) (.*|\1|p' "$log" 2>/dev/null || true)"
         [ -n "$addr" ] && break
         if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
         sleep 0.1
@@ -300,6 +313,54 @@ if [ "$use_strace" = 1 ]; then
         t="$(awk -v s="$sc" '$1 == s {printf "%s (%s)", $2, $3}' "$tmp/http_hello_tokio.syscalls")"
         [ -z "$o$t" ] && continue
         printf '%-16s %18s %18s\n' "$sc" "${o:--}" "${t:--}"
+    done
+fi
+
+# perf_one NAME: one run sampled by perf; CPU ns per request by binary and
+# by symbol (samples / frequency / requests).
+perf_one() {
+    local name="$1" log="$tmp/$1.perf.log" recorder req freq="${PERF_FREQ:-5000}"
+    start "$name" "$log"
+    echo "http-load.sh: $name under perf record on $addr" >&2
+    on "$wrk_cpus" wrk -t"$threads" -c"$connections" -d1s "$addr/" >/dev/null &    # warm-up
+    wait $!
+    perf record -q -F "$freq" -p "$server_pid" -o "$tmp/$name.perf" -- sleep "$duration" \
+        >/dev/null 2>&1 &
+    recorder=$!
+    on "$wrk_cpus" wrk -t"$threads" -c"$connections" -d"${duration}s" "$addr/" >"$tmp/$name.perf.wrk" &
+    wait $!
+    wait "$recorder" || true
+    stop
+    req="$(awk '/requests in/ {print $1}' "$tmp/$name.perf.wrk")"
+    echo "$req" >"$tmp/$name.perf.requests"
+    perf report -i "$tmp/$name.perf" --stdio --no-children --sort dso -F sample,dso 2>/dev/null \
+        | awk -v r="$req" -v f="$freq" '/^ *[0-9]+ / {printf "%s %.0f\n", $2, $1 / f / r * 1e9}' \
+        >"$tmp/$name.by_dso"
+    perf report -i "$tmp/$name.perf" --stdio --no-children --sort dso,sym -F sample,dso,sym 2>/dev/null \
+        | awk -v r="$req" -v f="$freq" '/^ *[0-9]+ / && $2 != "[kernel.kallsyms]" {
+              n = $1; $1 = ""; $2 = ""; $3 = ""; sub(/^ +/, "")
+              printf "%6.0f  %s\n", n / f / r * 1e9, substr($0, 1, 90)}' \
+        | sort -rn | head -10 >"$tmp/$name.by_sym"
+}
+if [ "$use_perf" = 1 ]; then
+    perf_one http_hello
+    perf_one http_hello_tokio
+    echo
+    echo "CPU ns per request under perf record (cpu-clock samples at ${PERF_FREQ:-5000} Hz;" \
+         "$(cat "$tmp/http_hello.perf.requests") and $(cat "$tmp/http_hello_tokio.perf.requests") requests):"
+    printf '%-22s %10s %10s\n' "" "ours" "tokio"
+    for dso in '[kernel.kallsyms]' libc.so.6 '[vdso]'; do
+        printf '%-22s %10s %10s\n' "$dso" \
+            "$(awk -v d="$dso" '$1 == d {print $2}' "$tmp/http_hello.by_dso")" \
+            "$(awk -v d="$dso" '$1 == d {print $2}' "$tmp/http_hello_tokio.by_dso")"
+    done
+    printf '%-22s %10s %10s\n' "the server binary" \
+        "$(awk '$1 == "http_hello" {print $2}' "$tmp/http_hello.by_dso")" \
+        "$(awk '$1 == "http_hello_tokio" {print $2}' "$tmp/http_hello_tokio.by_dso")"
+    for name in http_hello http_hello_tokio; do
+        echo
+        echo "$name: hottest user-space symbols, ns/request:"
+        cat "$tmp/$name.by_sym"
     done
 fi
 
