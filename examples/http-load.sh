@@ -19,7 +19,9 @@
 #   4. with --strace, one more run of each under `strace -f -c`, reported as
 #      system calls per request (strace slows the servers down several times:
 #      its requests/s mean nothing, the counts per request do);
-#   5. with --perf, one more run of each under `perf record` (sampling at
+#   5. with --perf, two more runs of each: one counting system calls per
+#      request with `perf stat` on the kernel's tracepoints (no slowdown,
+#      unlike strace), then one under `perf record` (sampling at
 #      PERF_FREQ, default 5000 Hz), reported as CPU nanoseconds per request
 #      by binary (kernel, the server, libc) and for the hottest symbols.
 # Both servers get the same CPUs, the same number of worker threads and the
@@ -316,14 +318,26 @@ if [ "$use_strace" = 1 ]; then
     done
 fi
 
+perf_syscalls="recvfrom sendmsg sendto writev epoll_wait epoll_ctl futex"
 # perf_one NAME: one run sampled by perf; CPU ns per request by binary and
 # by symbol (samples / frequency / requests).
 perf_one() {
-    local name="$1" log="$tmp/$1.perf.log" recorder req freq="${PERF_FREQ:-5000}"
+    local name="$1" log="$tmp/$1.perf.log" recorder counter req freq="${PERF_FREQ:-5000}"
     start "$name" "$log"
     echo "http-load.sh: $name under perf record on $addr" >&2
     on "$wrk_cpus" wrk -t"$threads" -c"$connections" -d1s "$addr/" >/dev/null &    # warm-up
     wait $!
+    # First the system calls, counted on the kernel's tracepoints: unlike
+    # strace (or perf record, next), this does not slow the server down, and
+    # so does not change how much work piles up between two epoll_wait calls.
+    perf stat -x, -e "$(printf 'syscalls:sys_enter_%s,' $perf_syscalls | sed 's/,$//')" \
+        -p "$server_pid" -o "$tmp/$name.perfstat" -- sleep "$duration" >/dev/null 2>&1 &
+    counter=$!
+    on "$wrk_cpus" wrk -t"$threads" -c"$connections" -d"${duration}s" "$addr/" >"$tmp/$name.stat.wrk" &
+    wait $!
+    wait "$counter" || true
+    awk '/requests in/ {print $1}' "$tmp/$name.stat.wrk" >"$tmp/$name.stat.requests"
+    # Then where the CPU time goes, sampled.
     perf record -q -F "$freq" -p "$server_pid" -o "$tmp/$name.perf" -- sleep "$duration" \
         >/dev/null 2>&1 &
     recorder=$!
@@ -357,6 +371,20 @@ if [ "$use_perf" = 1 ]; then
     printf '%-22s %10s %10s\n' "the server binary" \
         "$(awk '$1 == "http_hello" {print $2}' "$tmp/http_hello.by_dso")" \
         "$(awk '$1 == "http_hello_tokio" {print $2}' "$tmp/http_hello_tokio.by_dso")"
+    echo
+    echo "system calls per request, counted by perf stat on the kernel's tracepoints" \
+         "(a run of its own before the profiled one, $(cat "$tmp/http_hello.stat.requests") and" \
+         "$(cat "$tmp/http_hello_tokio.stat.requests") requests; the counting window may differ" \
+         "from wrk's by a few ms):"
+    printf '%-22s %10s %10s\n' "" "ours" "tokio"
+    for sc in $perf_syscalls; do
+        o="$(awk -F, -v e="syscalls:sys_enter_$sc" -v r="$(cat "$tmp/http_hello.stat.requests")" \
+            '$3 == e && $1 ~ /^[0-9]+$/ {printf "%.4f", $1 / r}' "$tmp/http_hello.perfstat")"
+        t="$(awk -F, -v e="syscalls:sys_enter_$sc" -v r="$(cat "$tmp/http_hello_tokio.stat.requests")" \
+            '$3 == e && $1 ~ /^[0-9]+$/ {printf "%.4f", $1 / r}' "$tmp/http_hello_tokio.perfstat")"
+        [ "$o$t" = "0.00000.0000" ] && continue
+        printf '%-22s %10s %10s\n' "$sc" "${o:--}" "${t:--}"
+    done
     for name in http_hello http_hello_tokio; do
         echo
         echo "$name: hottest user-space symbols, ns/request:"

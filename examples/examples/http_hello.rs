@@ -64,7 +64,7 @@ mod rt_adapter {
             // hyper's buffer may be uninitialised: a `&mut [u8]` over it
             // would be undefined behaviour even if `recv` only writes to it,
             // and zeroing it first (8 KiB, on every call, ready or not) cost
-            // ~8 % more CPU per request than tokio (see the book's "hyper on
+            // ~9 % more CPU per request than tokio (see the book's "hyper on
             // our runtime"). `poll_read_uninit` hands it to `recv` as is.
             // SAFETY: we never de-initialise anything: only the kernel
             // writes into the unfilled region, and we advance over exactly

@@ -406,7 +406,7 @@ impl TcpStream {
     /// (a `Vec`'s spare capacity, hyper's `ReadBufCursor`), so the caller need
     /// not zero it first; on `Ready(Ok(n))` the first `n` bytes of `buf` are
     /// initialised. Zeroing an 8 KiB buffer before every read cost hyper's
-    /// server on this runtime about 8 % more CPU per request (the book's
+    /// server on this runtime about 9 % more CPU per request (the book's
     /// "hyper on our runtime").
     ///
     /// ```
