@@ -341,3 +341,49 @@ async fn join2<A: std::future::Future<Output = ()>, B: std::future::Future<Outpu
     })
     .await
 }
+
+/// `poll_read_uninit` reads into a `Vec`'s spare capacity (never zeroed):
+/// every byte the peer sent arrives in order, end of stream reads as 0, and
+/// an empty buffer reads as 0 without waiting.
+#[test]
+fn poll_read_uninit_fills_spare_capacity_until_eof() {
+    let rt = multi(2);
+    rt.block_on(bounded("poll_read_uninit", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut peer, _) = listener.accept().await.unwrap();
+        let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let to_send = sent.clone();
+        let writer = runtime::spawn(async move {
+            peer.write_all(&to_send).await.unwrap();
+            peer.shutdown(Shutdown::Write).unwrap();
+            peer // keep the socket open until the reader saw EOF
+        });
+        let mut got: Vec<u8> = Vec::with_capacity(4096);
+        loop {
+            if got.capacity() - got.len() < 1000 {
+                got.reserve(4096);
+            }
+            let spare = got.spare_capacity_mut();
+            let cap = spare.len();
+            let n = std::future::poll_fn(|cx| s.poll_read_uninit(cx, spare))
+                .await
+                .unwrap();
+            assert!(n <= cap);
+            if n == 0 {
+                break;
+            }
+            // SAFETY: `poll_read_uninit` initialised the first `n` spare bytes.
+            unsafe { got.set_len(got.len() + n) };
+        }
+        assert_eq!(got.len(), sent.len());
+        assert!(got == sent, "bytes differ");
+        let n = std::future::poll_fn(|cx| s.poll_read_uninit(cx, &mut []))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        drop(writer.await.unwrap());
+    }));
+}

@@ -200,6 +200,26 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+// ANCHOR: recv_uninit
+/// `recv` into memory that may be uninitialised, retrying `EINTR`. On `Ok(n)`
+/// the kernel has written the first `n` bytes of `buf`. No `&mut [u8]` is
+/// ever made over `buf`: that would claim its bytes are initialised, which
+/// is undefined behaviour before `recv` has written them.
+pub(crate) fn recv_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the kernel
+        // only writes to it and never reads it, so whether its bytes are
+        // initialised does not matter.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+// ANCHOR_END: recv_uninit
+
 /// `send` with `MSG_NOSIGNAL`, so a peer that went away gives `EPIPE` rather
 /// than killing the process with `SIGPIPE`. Retries `EINTR`.
 // ANCHOR: send
@@ -482,5 +502,32 @@ pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => return r,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::mem::MaybeUninit;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    /// `recv_uninit` fills never-initialised memory and reports how much.
+    #[test]
+    #[cfg_attr(miri, ignore = "miri's socketpair does not implement recv (ENOTSOCK)")]
+    fn recv_uninit_reads_into_uninitialised_memory() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(b"hello").unwrap();
+        let mut buf: Vec<u8> = Vec::with_capacity(16);
+        let n = super::recv_uninit(b.as_fd(), buf.spare_capacity_mut()).unwrap();
+        assert_eq!(n, 5);
+        // SAFETY: `recv_uninit` initialised the first `n` spare bytes.
+        unsafe { buf.set_len(n) };
+        assert_eq!(buf, b"hello");
+        // A short read leaves the rest of the spare capacity alone, and a
+        // closed peer reads as 0.
+        drop(a);
+        let mut rest = [MaybeUninit::<u8>::uninit(); 4];
+        assert_eq!(super::recv_uninit(b.as_fd(), &mut rest).unwrap(), 0);
     }
 }
