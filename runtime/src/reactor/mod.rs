@@ -32,6 +32,7 @@ pub(crate) mod atomic_waker;
 pub(crate) mod scheduled_io;
 pub(crate) mod timers;
 pub(crate) mod wait;
+mod waiter_list;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};

@@ -49,7 +49,8 @@
 //!   `&mut self` async methods (`read`, `write_all`, ...), whose borrow
 //!   already guarantees a single waiting task per direction. A newer
 //!   registration replaces the older one, as in tokio's `poll_read_ready`.
-//! * **The waiter list** (a slab under a mutex): for the `&self` async methods
+//! * **The waiter list** (under a mutex; its first entry inline, more in a
+//!   slab, see `waiter_list.rs`): for the `&self` async methods
 //!   (`accept`, `readable`, `writable`, ...), which any number of tasks may
 //!   await at once (N accept loops on one `Arc<TcpListener>`). Each waiting
 //!   future owns one entry, for as long as it lives, and removes it on drop,
@@ -69,9 +70,8 @@
 
 use std::task::{Context, Poll, Waker};
 
-use slab::Slab;
-
 use super::atomic_waker::AtomicWaker;
+use super::waiter_list::WaiterList;
 use crate::sync::{lock, AtomicU64, Mutex, Ordering};
 
 pub(crate) const READABLE: u64 = 1 << 0;
@@ -132,7 +132,7 @@ pub(crate) struct ScheduledIo {
     readiness: AtomicU64,
     reader: AtomicWaker,
     writer: AtomicWaker,
-    waiters: Mutex<Slab<Waiter>>,
+    waiters: Mutex<WaiterList<Waiter>>,
 }
 
 /// One entry of the waiter list, owned by one waiting future.
@@ -161,7 +161,7 @@ impl ScheduledIo {
             readiness: AtomicU64::new(ready),
             reader: AtomicWaker::new(),
             writer: AtomicWaker::new(),
-            waiters: Mutex::new(Slab::new()),
+            waiters: Mutex::new(WaiterList::new()),
         }
     }
 
@@ -195,7 +195,7 @@ impl ScheduledIo {
         // flag before it is in the list (or about to be, under the lock).
         if current & HAS_WAITERS != 0 {
             let mut list = lock(&self.waiters);
-            for (_, w) in list.iter_mut() {
+            for w in list.iter_mut() {
                 if w.mask & bits != 0 {
                     wakers.extend(w.waker.take());
                 }
