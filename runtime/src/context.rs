@@ -33,8 +33,15 @@ pub(crate) fn try_current() -> Option<Handle> {
 /// message names the user's line.
 #[track_caller]
 pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Handle) -> R) -> R {
+    f(&current(what))
+}
+
+/// The current runtime; the panic of [`with_current`], written once rather
+/// than in each of its instantiations.
+#[track_caller]
+fn current(what: &str) -> Handle {
     match try_current() {
-        Some(h) => f(&h),
+        Some(h) => h,
         None => panic!(
             "{what} must be called from the context of a runtime: inside `Runtime::block_on`, \
              a task spawned on a runtime, or after `Handle::enter`"

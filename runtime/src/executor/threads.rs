@@ -43,6 +43,16 @@ impl ThreadConfig {
         blocking: bool,
         body: impl FnOnce() + Send + 'static,
     ) -> io::Result<std::thread::JoinHandle<()>> {
+        // Boxed so `std::thread::Builder::spawn` (a large generic) is
+        // compiled once for every kind of thread; spawning one is rare.
+        self.spawn_boxed(blocking, Box::new(body))
+    }
+
+    fn spawn_boxed(
+        &self,
+        blocking: bool,
+        body: Box<dyn FnOnce() + Send>,
+    ) -> io::Result<std::thread::JoinHandle<()>> {
         let name = match &self.name {
             ThreadName::Fixed(name) if blocking => format!("{name}-blocking"),
             ThreadName::Fixed(name) => name.clone(),

@@ -29,7 +29,9 @@ use std::task::{ready, Context, Poll};
 
 use super::{Interest, Ready};
 use crate::coop;
-use crate::reactor::{shutdown_error, Direction, ListedWait, ReadyEvent, Registration};
+use crate::reactor::{
+    shutdown_error, Direction, ListedWait, ReadyEvent, Registration, ScheduledIo,
+};
 
 /// A non-blocking file descriptor registered with the runtime's reactor:
 /// await its readiness and run system calls on it without blocking a worker.
@@ -290,11 +292,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         initially_ready: bool,
     ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
-        let reactor =
-            crate::context::with_current("creating an AsyncFd", |h| h.shared.reactor.clone());
-        // SAFETY: `inner` owns the descriptor and is alive for this borrow.
-        let fd = unsafe { BorrowedFd::borrow_raw(inner.as_raw_fd()) };
-        match reactor.register(fd, initially_ready, interest.epoll_events()) {
+        match register_fd(inner.as_raw_fd(), interest, initially_ready) {
             Ok(registration) => Ok(AsyncFd {
                 inner: Some(inner),
                 registration,
@@ -388,10 +386,8 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     fn deregister_and_take(&mut self) -> Option<T> {
         let inner = self.inner.take()?;
-        // Deregister while `inner` is still open: the borrow proves it.
-        // SAFETY: `inner` owns the descriptor and is alive for this borrow.
-        let fd = unsafe { BorrowedFd::borrow_raw(inner.as_raw_fd()) };
-        self.registration.deregister(fd);
+        // Deregister while `inner` is still open: it is alive until returned.
+        deregister_fd(&self.registration, inner.as_raw_fd());
         Some(inner)
     }
 
@@ -747,38 +743,9 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
     // ANCHOR_END: poll_io
 
-    // ANCHOR: poll_transfer
-    /// Like [`poll_io`](Self::poll_io) for reads and writes of a buffer of
-    /// `len` bytes: a transfer shorter than asked means the kernel buffer is
-    /// drained (read) or full (write), so readiness is cleared right away and
-    /// the next call waits for the reactor instead of making a system call
-    /// that would return `EAGAIN`.
-    pub(crate) fn poll_transfer(
-        &self,
-        cx: &mut Context<'_>,
-        direction: Direction,
-        len: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        ready!(coop::poll_proceed(cx));
-        loop {
-            let ev = ready!(self.poll_ready(cx, direction))?;
-            match op(self.get_ref()) {
-                Ok(n) if n > 0 && n < len => {
-                    self.clear(ev);
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(ev),
-                r => return Poll::Ready(r),
-            }
-        }
-    }
-    // ANCHOR_END: poll_transfer
-
-    // ANCHOR: try_transfer
     /// One attempt without waiting: `WouldBlock` if the fd is not known to be
-    /// ready (or turned out not to be). Like
-    /// [`poll_transfer`](Self::poll_transfer), a short transfer clears
+    /// ready (or turned out not to be). Like [`RawIo::poll_transfer`], a
+    /// short transfer clears
     /// readiness at once, so the caller's next `try_` call says `WouldBlock`
     /// without a system call that would only return `EAGAIN`. `len: None`
     /// for calls where a short result means nothing (datagrams, accept).
@@ -810,10 +777,19 @@ impl<T: AsRawFd> AsyncFd<T> {
             Err(e) => Err(e),
         }
     }
-    // ANCHOR_END: try_transfer
 
     pub(crate) fn clear(&self, ev: ReadyEvent) {
         self.registration.io.clear_readiness(ev);
+    }
+
+    /// The untyped view the socket types' byte transfers go through.
+    pub(crate) fn raw(&self) -> RawIo<'_> {
+        RawIo {
+            io: &self.registration.io,
+            // SAFETY: `inner` owns the descriptor and lives as long as the
+            // borrow of `self` the view carries.
+            fd: unsafe { BorrowedFd::borrow_raw(self.get_ref().as_raw_fd()) },
+        }
     }
 }
 
@@ -1181,13 +1157,154 @@ impl<T: AsRawFd> Drop for AsyncFd<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
             // Deregister before closing, so the fd number cannot be reused by
-            // a new socket while still in our epoll set. The borrow proves
-            // `inner` is still open during the call.
-            // SAFETY: `inner` owns the descriptor and is alive for this borrow.
-            let fd = unsafe { BorrowedFd::borrow_raw(inner.as_raw_fd()) };
-            self.registration.deregister(fd);
+            // a new socket while still in our epoll set: `inner` is still
+            // open during the call.
+            deregister_fd(&self.registration, inner.as_raw_fd());
             drop(inner);
         }
     }
 }
 // ANCHOR_END: drop
+
+// ---- The untyped half, compiled once for the crate. ----
+//
+// The socket types instantiate `AsyncFd` for six `T`s, and the byte transfers
+// (read, write, send, recv, peek, in `poll_`, `try_` and async flavours) were
+// each stamped out per type and per closure: most of the crate's machine
+// code. They need only the descriptor and its readiness, so they run on this
+// view, with the system call as a `dyn` closure; `AsyncFd<T>` itself stays
+// generic for users and for the calls that return typed results (accept,
+// `recv_from`).
+
+/// Registers `fd` with the current runtime's reactor.
+#[track_caller]
+fn register_fd(fd: RawFd, interest: Interest, initially_ready: bool) -> io::Result<Registration> {
+    let reactor = crate::context::with_current("creating an AsyncFd", |h| h.shared.reactor.clone());
+    // SAFETY: the caller's `T` owns the descriptor and outlives this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    reactor.register(fd, initially_ready, interest.epoll_events())
+}
+
+/// Takes `fd` out of the epoll set; the caller still holds it open.
+fn deregister_fd(registration: &Registration, fd: RawFd) {
+    // SAFETY: the caller's `T` owns the descriptor and has not closed it yet.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    registration.deregister(fd);
+}
+
+/// A system call moving bytes through a descriptor; `Send`, so the futures
+/// of the async transfers that hold one are.
+pub(crate) type Transfer<'f> = dyn FnMut(BorrowedFd<'_>) -> io::Result<usize> + Send + 'f;
+
+/// An [`AsyncFd`]'s descriptor and readiness, without its `T`.
+#[derive(Clone, Copy)]
+pub(crate) struct RawIo<'a> {
+    io: &'a ScheduledIo,
+    fd: BorrowedFd<'a>,
+}
+
+impl RawIo<'_> {
+    // ANCHOR: poll_transfer
+    /// After a transfer that moved `n` of `len` bytes: a short transfer means
+    /// the kernel buffer is drained (read) or full (write), so the readiness
+    /// is stale already and the next call should wait for the reactor rather
+    /// than make a system call that would return `EAGAIN`. `len: None` where
+    /// a short result means nothing (datagrams).
+    fn settle(self, ev: ReadyEvent, len: Option<usize>, r: &io::Result<usize>) -> bool {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.io.clear_readiness(ev);
+                false
+            }
+            Ok(n) if matches!(len, Some(len) if *n > 0 && *n < len) => {
+                self.io.clear_readiness(ev);
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// The `poll_` transfers: waits (in the one-waker slot) until the fd is
+    /// ready in `direction`, runs `op`, and on `WouldBlock` waits again.
+    pub(crate) fn poll_transfer(
+        self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: Option<usize>,
+        op: &mut Transfer<'_>,
+    ) -> Poll<io::Result<usize>> {
+        ready!(coop::poll_proceed(cx));
+        loop {
+            let ev = ready!(self.io.poll_ready(cx, direction));
+            if ev.is_shutdown() {
+                return Poll::Ready(Err(shutdown_error()));
+            }
+            let r = op(self.fd);
+            if self.settle(ev, len, &r) {
+                return Poll::Ready(r);
+            }
+        }
+    }
+    // ANCHOR_END: poll_transfer
+
+    // ANCHOR: try_transfer
+    /// The `try_` transfers: one attempt without waiting, `WouldBlock` if
+    /// the fd is not known to be ready (or turned out not to be).
+    pub(crate) fn try_transfer(
+        self,
+        direction: Direction,
+        len: Option<usize>,
+        op: &mut Transfer<'_>,
+    ) -> io::Result<usize> {
+        let Some(ev) = self.io.ready_event(direction) else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        if ev.is_shutdown() {
+            return Err(shutdown_error());
+        }
+        let r = op(self.fd);
+        self.settle(ev, len, &r);
+        r
+    }
+    // ANCHOR_END: try_transfer
+
+    /// The `&self` async transfers: wait in the waiter list, so every
+    /// concurrent caller is woken.
+    pub(crate) async fn transfer_listed(
+        self,
+        direction: Direction,
+        op: &mut Transfer<'_>,
+    ) -> io::Result<usize> {
+        let mut wait = ListedWait::new(self.io, direction.mask());
+        poll_fn(|cx| {
+            // A loop of waits that return at once (a closed socket stays
+            // readable) must still let the worker run the reactor and other
+            // tasks.
+            ready!(coop::poll_proceed(cx));
+            loop {
+                let ev = ready!(wait.poll(cx));
+                if ev.is_shutdown() {
+                    return Poll::Ready(Err(shutdown_error()));
+                }
+                let r = op(self.fd);
+                if self.settle(ev, None, &r) {
+                    return Poll::Ready(r);
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits (in the one-waker slot) until the fd is ready in `direction`.
+    pub(crate) fn poll_ready(
+        self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<()>> {
+        let ev = ready!(self.io.poll_ready(cx, direction));
+        if ev.is_shutdown() {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        Poll::Ready(Ok(()))
+    }
+}

@@ -12,6 +12,7 @@ mod async_fd;
 mod interest;
 mod ready;
 
+pub(crate) use async_fd::RawIo;
 pub use async_fd::{
     AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
 };

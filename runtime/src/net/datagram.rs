@@ -6,30 +6,27 @@
 //! shorter than the buffer says nothing about whether another is queued.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
 
-use crate::io::AsyncFd;
+use crate::io::RawIo;
 use crate::reactor::Direction;
 use crate::sys::socket;
 
-pub(crate) async fn send<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &[u8]) -> io::Result<usize> {
-    io.io_listed(Direction::Write.mask(), |s| socket::send(s.as_fd(), buf))
+pub(crate) async fn send(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
+    io.transfer_listed(Direction::Write, &mut |fd| socket::send(fd, buf))
         .await
 }
 
-pub(crate) async fn recv<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &mut [u8]) -> io::Result<usize> {
-    io.io_listed(Direction::Read.mask(), |s| socket::recv(s.as_fd(), buf))
+pub(crate) async fn recv(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    io.transfer_listed(Direction::Read, &mut |fd| socket::recv(fd, buf))
         .await
 }
 
-pub(crate) fn try_send<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &[u8]) -> io::Result<usize> {
-    let send = |s: &T| socket::send(s.as_fd(), buf);
-    io.try_transfer(Direction::Write, None, send, |n| *n)
+pub(crate) fn try_send(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
+    io.try_transfer(Direction::Write, None, &mut |fd| socket::send(fd, buf))
 }
 
-pub(crate) fn try_recv<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &mut [u8]) -> io::Result<usize> {
-    let recv = |s: &T| socket::recv(s.as_fd(), buf);
-    io.try_transfer(Direction::Read, None, recv, |n| *n)
+pub(crate) fn try_recv(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    io.try_transfer(Direction::Read, None, &mut |fd| socket::recv(fd, buf))
 }
 
 /// Generates the connected-socket methods of a datagram socket type (field
@@ -46,7 +43,7 @@ macro_rules! datagram_methods {
 assert_eq!(s.send(b\"hi\").await.unwrap(), 2);
 ")]
             pub async fn send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                $crate::net::datagram::send(&self.io, buf).await
+                $crate::net::datagram::send(self.io.raw(), buf).await
             }
 
             /// Receives one datagram from the connected peer into `buf` (the
@@ -57,7 +54,7 @@ let mut buf = [0; 8];
 assert_eq!(s.recv(&mut buf).await.unwrap(), 2);
 ")]
             pub async fn recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::datagram::recv(&self.io, buf).await
+                $crate::net::datagram::recv(self.io.raw(), buf).await
             }
 
             /// Sends without waiting: `WouldBlock` if the socket is not known
@@ -67,7 +64,7 @@ s.writable().await.unwrap();
 assert_eq!(s.try_send(b\"x\").unwrap(), 1);
 ")]
             pub fn try_send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                $crate::net::datagram::try_send(&self.io, buf)
+                $crate::net::datagram::try_send(self.io.raw(), buf)
             }
 
             /// Receives without waiting: `WouldBlock` if no datagram is known
@@ -80,7 +77,7 @@ s.readable().await.unwrap();
 assert_eq!(s.try_recv(&mut [0; 8]).unwrap(), 1);
 ")]
             pub fn try_recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::datagram::try_recv(&self.io, buf)
+                $crate::net::datagram::try_recv(self.io.raw(), buf)
             }
         }
     };

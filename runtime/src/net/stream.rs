@@ -3,11 +3,11 @@
 //! their docs by [`stream_methods!`].
 
 use std::future::poll_fn;
-use std::io::{self, IoSlice, IoSliceMut, Read};
-use std::os::fd::{AsFd, AsRawFd};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
-use crate::io::AsyncFd;
+use crate::io::{AsyncFd, RawIo};
 use crate::reactor::Direction;
 use crate::sys::socket;
 
@@ -31,8 +31,8 @@ pub(crate) async fn finish_connect<T: AsRawFd>(
 }
 
 // ANCHOR: poll_read
-pub(crate) fn poll_read<T: AsFd + AsRawFd>(
-    io: &AsyncFd<T>,
+pub(crate) fn poll_read(
+    io: RawIo<'_>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
@@ -40,27 +40,29 @@ pub(crate) fn poll_read<T: AsFd + AsRawFd>(
         return Poll::Ready(Ok(0));
     }
     let len = buf.len();
-    io.poll_transfer(cx, Direction::Read, len, |s| socket::recv(s.as_fd(), buf))
+    io.poll_transfer(cx, Direction::Read, Some(len), &mut |fd| {
+        socket::recv(fd, buf)
+    })
 }
 // ANCHOR_END: poll_read
 
 // ANCHOR: poll_write
-pub(crate) fn poll_write<T: AsFd + AsRawFd>(
-    io: &AsyncFd<T>,
+pub(crate) fn poll_write(
+    io: RawIo<'_>,
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_transfer(cx, Direction::Write, buf.len(), |s| {
-        socket::send(s.as_fd(), buf)
+    io.poll_transfer(cx, Direction::Write, Some(buf.len()), &mut |fd| {
+        socket::send(fd, buf)
     })
 }
 // ANCHOR_END: poll_write
 
-pub(crate) fn poll_write_vectored<T: AsFd + AsRawFd>(
-    io: &AsyncFd<T>,
+pub(crate) fn poll_write_vectored(
+    io: RawIo<'_>,
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
@@ -68,75 +70,44 @@ pub(crate) fn poll_write_vectored<T: AsFd + AsRawFd>(
     if len == 0 {
         return Poll::Ready(Ok(0));
     }
-    io.poll_transfer(cx, Direction::Write, len, |s| {
-        socket::send_vectored(s.as_fd(), bufs)
+    io.poll_transfer(cx, Direction::Write, Some(len), &mut |fd| {
+        socket::send_vectored(fd, bufs)
     })
 }
 
 // ANCHOR: try_read
-pub(crate) fn try_read<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn try_read(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
     let len = buf.len();
-    io.try_transfer(
-        Direction::Read,
-        Some(len),
-        |s| socket::recv(s.as_fd(), buf),
-        |n| *n,
-    )
+    io.try_transfer(Direction::Read, Some(len), &mut |fd| socket::recv(fd, buf))
 }
 // ANCHOR_END: try_read
 
-pub(crate) fn try_write<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &[u8]) -> io::Result<usize> {
-    io.try_transfer(
-        Direction::Write,
-        Some(buf.len()),
-        |s| socket::send(s.as_fd(), buf),
-        |n| *n,
-    )
+pub(crate) fn try_write(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
+    io.try_transfer(Direction::Write, Some(buf.len()), &mut |fd| {
+        socket::send(fd, buf)
+    })
 }
 
-pub(crate) fn try_read_vectored<T: AsRawFd>(
-    io: &AsyncFd<T>,
-    bufs: &mut [IoSliceMut<'_>],
-) -> io::Result<usize>
-where
-    for<'a> &'a T: Read,
-{
+pub(crate) fn try_read_vectored(io: RawIo<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
     let len: usize = bufs.iter().map(|b| b.len()).sum();
-    io.try_transfer(
-        Direction::Read,
-        Some(len),
-        |mut s| s.read_vectored(bufs),
-        |n| *n,
-    )
+    io.try_transfer(Direction::Read, Some(len), &mut |fd| {
+        socket::recv_vectored(fd, bufs)
+    })
 }
 
-pub(crate) fn try_write_vectored<T: AsFd + AsRawFd>(
-    io: &AsyncFd<T>,
-    bufs: &[IoSlice<'_>],
-) -> io::Result<usize> {
+pub(crate) fn try_write_vectored(io: RawIo<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     let len: usize = bufs.iter().map(|b| b.len()).sum();
-    io.try_transfer(
-        Direction::Write,
-        Some(len),
-        |s| socket::send_vectored(s.as_fd(), bufs),
-        |n| *n,
-    )
+    io.try_transfer(Direction::Write, Some(len), &mut |fd| {
+        socket::send_vectored(fd, bufs)
+    })
 }
 
-pub(crate) async fn peek<T: AsFd + AsRawFd>(io: &AsyncFd<T>, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) async fn peek(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
     if buf.is_empty() {
         return Ok(0);
     }
-    io.io_listed(Direction::Read.mask(), |s| socket::peek(s.as_fd(), buf))
+    io.transfer_listed(Direction::Read, &mut |fd| socket::peek(fd, buf))
         .await
-}
-
-pub(crate) fn poll_ready<T: AsRawFd>(
-    io: &AsyncFd<T>,
-    cx: &mut Context<'_>,
-    direction: Direction,
-) -> Poll<io::Result<()>> {
-    io.poll_ready(cx, direction).map_ok(drop)
 }
 
 /// Generates the methods a connected stream socket has, with their docs:
@@ -171,7 +142,7 @@ assert_eq!(n, 1);
                 cx: &mut ::std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
-                $crate::net::stream::poll_read(&self.io, cx, buf)
+                $crate::net::stream::poll_read(self.io.raw(), cx, buf)
             }
 
             /// Poll-based write. Only the task that polled last is woken.
@@ -184,7 +155,7 @@ assert_eq!(n, 3);
                 cx: &mut ::std::task::Context<'_>,
                 buf: &[u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
-                $crate::net::stream::poll_write(&self.io, cx, buf)
+                $crate::net::stream::poll_write(self.io.raw(), cx, buf)
             }
 
             /// Poll-based vectored write (one `sendmsg` for several buffers).
@@ -199,7 +170,7 @@ assert_eq!(n, 4);
                 cx: &mut ::std::task::Context<'_>,
                 bufs: &[::std::io::IoSlice<'_>],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
-                $crate::net::stream::poll_write_vectored(&self.io, cx, bufs)
+                $crate::net::stream::poll_write_vectored(self.io.raw(), cx, bufs)
             }
 
             /// Reads without waiting: `WouldBlock` if no data is known to be
@@ -214,7 +185,7 @@ s.readable().await.unwrap();
 assert_eq!(s.try_read(&mut buf).unwrap(), 1);
 ")]
             pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::stream::try_read(&self.io, buf)
+                $crate::net::stream::try_read(self.io.raw(), buf)
             }
 
             /// Writes without waiting: `WouldBlock` if the send buffer is full.
@@ -223,7 +194,7 @@ s.writable().await.unwrap();
 assert_eq!(s.try_write(b\"hello\").unwrap(), 5);
 ")]
             pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                $crate::net::stream::try_write(&self.io, buf)
+                $crate::net::stream::try_write(self.io.raw(), buf)
             }
 
             /// Vectored [`try_read`](Self::try_read): one `readv` into several
@@ -240,7 +211,7 @@ assert_eq!((n, &a, &b[..2]), (4, b\"ab\", &b\"cd\"[..]));
                 &self,
                 bufs: &mut [::std::io::IoSliceMut<'_>],
             ) -> ::std::io::Result<usize> {
-                $crate::net::stream::try_read_vectored(&self.io, bufs)
+                $crate::net::stream::try_read_vectored(self.io.raw(), bufs)
             }
 
             /// Vectored [`try_write`](Self::try_write): one `sendmsg` of
@@ -255,7 +226,7 @@ assert_eq!(n, 4);
                 &self,
                 bufs: &[::std::io::IoSlice<'_>],
             ) -> ::std::io::Result<usize> {
-                $crate::net::stream::try_write_vectored(&self.io, bufs)
+                $crate::net::stream::try_write_vectored(self.io.raw(), bufs)
             }
 
             /// Receives data without removing it from the queue: the next
@@ -271,7 +242,7 @@ s.read_exact(&mut again).await.unwrap();
 assert_eq!(&again, b\"abc\");
 ")]
             pub async fn peek(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::stream::peek(&self.io, buf).await
+                $crate::net::stream::peek(self.io.raw(), buf).await
             }
 
             /// Poll-based [`readable`](Self::readable). Only the task that
@@ -284,7 +255,7 @@ std::future::poll_fn(|cx| s.poll_read_ready(cx)).await.unwrap();
                 &self,
                 cx: &mut ::std::task::Context<'_>,
             ) -> ::std::task::Poll<::std::io::Result<()>> {
-                $crate::net::stream::poll_ready(&self.io, cx, $crate::reactor::Direction::Read)
+                self.io.raw().poll_ready(cx, $crate::reactor::Direction::Read)
             }
 
             /// Poll-based [`writable`](Self::writable). Only the task that
@@ -296,7 +267,7 @@ std::future::poll_fn(|cx| s.poll_write_ready(cx)).await.unwrap();
                 &self,
                 cx: &mut ::std::task::Context<'_>,
             ) -> ::std::task::Poll<::std::io::Result<()>> {
-                $crate::net::stream::poll_ready(&self.io, cx, $crate::reactor::Direction::Write)
+                self.io.raw().poll_ready(cx, $crate::reactor::Direction::Write)
             }
 
             /// Splits into borrowed read and write halves usable concurrently

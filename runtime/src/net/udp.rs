@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
 use crate::io::AsyncFd;
 use crate::reactor::Direction;
+use crate::sys::socket;
 
 /// A UDP socket.
 ///
@@ -240,7 +241,9 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| s.recv(buf))
+        self.io
+            .raw()
+            .poll_transfer(cx, Direction::Read, None, &mut |fd| socket::recv(fd, buf))
     }
 
     /// Poll-based [`send`](Self::send) (connected socket). Only the task
@@ -257,7 +260,9 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |s| s.send(buf))
+        self.io
+            .raw()
+            .poll_transfer(cx, Direction::Write, None, &mut |fd| socket::send(fd, buf))
     }
 
     /// Poll-based [`peek_from`](Self::peek_from). Only the task that polled

@@ -254,6 +254,27 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
     }
 }
 
+/// `readv` into several buffers at once (what `std`'s `read_vectored` on a
+/// socket does). Retries `EINTR`.
+pub(crate) fn recv_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [io::IoSliceMut<'_>],
+) -> io::Result<usize> {
+    let fd = fd.as_raw_fd();
+    // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
+    let iov = bufs.as_mut_ptr() as *mut libc::iovec;
+    let count = bufs.len().min(1024) as libc::c_int;
+    loop {
+        // SAFETY: `iov` points at `count` iovecs describing buffers valid for
+        // writes, which outlive the call.
+        let n = unsafe { libc::readv(fd, iov, count) };
+        match cvt_size(n) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
 /// Starts a non-blocking connect of a Unix stream socket to `to` (a path or,
 /// on Linux, an abstract name). `Ok((stream, true))`: still in progress; wait
 /// for writability, then check `take_error`. (A full listener backlog is

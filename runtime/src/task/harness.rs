@@ -128,7 +128,14 @@ unsafe fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any
 /// Drops a value that belongs to user code (an output, a stage) where no
 /// panic may escape: a worker's loop or a `JoinHandle`'s drop.
 fn drop_quietly<T>(value: T) {
-    let Err(mut payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) else {
+    let mut value = Some(value);
+    // Through `dyn`, so `catch_unwind` and the loop below are compiled once
+    // rather than for every task's output and future type.
+    run_quietly(&mut || drop(value.take()));
+}
+
+fn run_quietly(drop_value: &mut dyn FnMut()) {
+    let Err(mut payload) = catch_unwind(AssertUnwindSafe(drop_value)) else {
         return;
     };
     // The payload is user data too, and its destructor may panic as well,

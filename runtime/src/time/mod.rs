@@ -3,7 +3,7 @@
 //! `test-util` feature, a clock that tests can stop and move
 //! (`time::pause`, `time::advance`, `time::resume`, `Builder::start_paused`).
 //!
-//! A pending [`Sleep`] is an entry in its runtime's timer queue (a `BTreeMap`
+//! A pending [`Sleep`] is an entry in its runtime's timer queue (a binary heap
 //! ordered by deadline, see `reactor/timers.rs`): O(log n) to add, O(log n) to
 //! remove when the `Sleep` is dropped early, which frees its slot at once. The
 //! reactor uses the earliest deadline as the timeout of `epoll_wait`, so timers
