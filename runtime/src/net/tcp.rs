@@ -334,9 +334,11 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         let len = buf.len();
-        self.io.poll_transfer(cx, Direction::Read, len, |s| {
-            socket::recv_uninit(s.as_fd(), buf)
-        })
+        self.io
+            .raw()
+            .poll_transfer(cx, Direction::Read, Some(len), &mut |fd| {
+                socket::recv_uninit(fd, buf)
+            })
     }
     // ANCHOR_END: poll_read_uninit
 
