@@ -83,8 +83,7 @@
 //! | `futures-io` (implies `net`) | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
 //! | `test-util` (implies `time`) | a clock tests can stop and move: `time::pause`, `time::resume`, `time::advance`, `Builder::start_paused` (a paused clock jumps to the next timer when every worker is idle) |
 //!
-//! `net` costs the most to compile (its readiness path is generic and is
-//! compiled once per socket type); the `build_cost` benchmark compares
+//! `net` costs the most to compile; the `build_cost` benchmark compares
 //! `net,time` with tokio's `rt-multi-thread,net,time,macros`.
 //!
 //! Without features the only dependencies are `libc`, `slab`, `futures-task`
