@@ -138,7 +138,7 @@ impl Reactor {
 
     // ANCHOR: register
     /// Registers `fd` for the epoll `events` given:
-    /// [`INTEREST`](crate::sys::epoll::INTEREST) (edge-triggered, read +
+    /// [`INTEREST`] (edge-triggered, read +
     /// write + peer-close) for every socket, less for an `AsyncFd` created
     /// with a narrower interest.
     pub(crate) fn register(
