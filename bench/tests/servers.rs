@@ -4,6 +4,7 @@ use bench::client::{self, PipelineOpts, Until};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 struct Server(Child, SocketAddr);
@@ -15,24 +16,35 @@ impl Drop for Server {
     }
 }
 
+/// Starts `bin` on a free port. These servers take a port number, not port 0, so the test
+/// picks one by binding port 0 and releasing it. Two races follow, and both are handled:
+/// another test of this file picking the same port (picks are serialized by `PICK`, held until
+/// the server listens), and a client socket of a concurrent test taking the released port as
+/// its ephemeral port, so that the server cannot bind and exits (then a new port is tried).
 fn start(bin: &str, extra: &[&str]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([&port.to_string(), "--workers", "2", "--max-line", "200"])
-        .args(extra)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    assert!(
-        client::wait_listening(addr, Duration::from_secs(10)),
-        "{bin} not listening"
-    );
-    Server(child, addr)
+    static PICK: Mutex<()> = Mutex::new(());
+    let _serial = PICK.lock().unwrap_or_else(|e| e.into_inner());
+    for _attempt in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args([&port.to_string(), "--workers", "2", "--max-line", "200"])
+            .args(extra)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut srv = Server(child, addr);
+        let listening = client::wait_listening(addr, Duration::from_secs(10));
+        // Listening, and it is our child that listens (it has not exited, e.g. on EADDRINUSE).
+        if listening && srv.0.try_wait().unwrap().is_none() {
+            return srv;
+        }
+    }
+    panic!("{bin} did not start listening on any of 5 ports");
 }
 
 fn exchange(addr: SocketAddr, chunks: &[&[u8]], half_close: bool) -> Vec<u8> {
