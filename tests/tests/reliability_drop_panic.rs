@@ -106,9 +106,14 @@ fn completed_task_whose_future_drop_panics() {
                 runtime::task::yield_now().await;
                 tx.send(());
             }));
-            // The sender is dropped (by the panicking destructor) after sending.
             assert_eq!(rx.await, Some(()));
             still_works().await;
+            // The guard is dropped when the task's body ends, *after* the send: on the
+            // multi-thread runtime that destructor may still be running on a worker when the
+            // receive above returns, so wait for it (`bounded` fails the test if it never runs).
+            while drops.load(Ordering::SeqCst) < 2 {
+                runtime::task::yield_now().await;
+            }
             assert_eq!(drops.load(Ordering::SeqCst), 2, "{name}");
         }));
     }
