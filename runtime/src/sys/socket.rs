@@ -8,7 +8,7 @@
 use std::io;
 use std::mem::{size_of, MaybeUninit};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{context, cvt, cvt_size};
 
@@ -99,18 +99,13 @@ fn from_raw(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
 /// as every server wants after a restart).
 pub(crate) fn listen(addr: &SocketAddr) -> io::Result<TcpListener> {
     let fd = new_socket(addr)?;
-    let one: libc::c_int = 1;
-    // SAFETY: passes a pointer to a live c_int and its size.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            (&one as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    })
-    .map_err(|e| context(e, "setsockopt(SO_REUSEADDR)"))?;
+    set_int_opt(
+        fd.as_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        1,
+        "SO_REUSEADDR",
+    )?;
     let (raw, len) = to_raw(addr);
     // SAFETY: `raw` is a valid sockaddr of length `len`.
     cvt(unsafe {
@@ -339,21 +334,7 @@ pub(crate) fn unix_connect(
 /// The credentials of the process at the other end of a Unix socket, as the
 /// kernel recorded them at `connect` (or `socketpair`) time.
 pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<libc::ucred> {
-    // SAFETY: all-zero bytes are a valid ucred.
-    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
-    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred` and `len` are valid for writes of the sizes given.
-    cvt(unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    })
-    .map_err(|e| context(e, "getsockopt(SO_PEERCRED)"))?;
-    Ok(cred)
+    getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, "SO_PEERCRED")
 }
 
 /// A fresh non-blocking, close-on-exec TCP socket of the given family, not
@@ -367,6 +348,66 @@ pub(crate) fn tcp_socket(v6: bool) -> io::Result<OwnedFd> {
     new_socket(&any)
 }
 
+/// A value `getsockopt` may write: a plain C integer or struct.
+///
+/// # Safety
+/// All-zero bytes are a valid value of the type, and every bit pattern the
+/// kernel writes into it is one too.
+unsafe trait SockOptValue: Copy {}
+// SAFETY: integers and structs of integers: any bytes are a valid value.
+unsafe impl SockOptValue for libc::c_int {}
+// SAFETY: as above (two `c_int`s).
+unsafe impl SockOptValue for libc::linger {}
+// SAFETY: as above (`pid_t`, `uid_t`, `gid_t`).
+unsafe impl SockOptValue for libc::ucred {}
+
+/// `setsockopt` of one option; `what` names it in the error.
+fn setsockopt<T: SockOptValue>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: T,
+    what: &str,
+) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live `T` and its size.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| context(e, format_args!("setsockopt({what})")))
+}
+
+/// `getsockopt` of one option; `what` names it in the error.
+fn getsockopt<T: SockOptValue>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    what: &str,
+) -> io::Result<T> {
+    // SAFETY: all-zero bytes are a valid `T` (`SockOptValue`).
+    let mut value: T = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes of the sizes given; what
+    // the kernel writes is a valid `T` (`SockOptValue`).
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut T).cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| context(e, format_args!("getsockopt({what})")))?;
+    Ok(value)
+}
+
 /// `setsockopt` of an integer option; `what` names it in the error.
 pub(crate) fn set_int_opt(
     fd: BorrowedFd<'_>,
@@ -375,18 +416,7 @@ pub(crate) fn set_int_opt(
     value: libc::c_int,
     what: &str,
 ) -> io::Result<()> {
-    // SAFETY: passes a pointer to a live c_int and its size.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-    .map_err(|e| context(e, format_args!("setsockopt({what})")))
+    setsockopt(fd, level, name, value, what)
 }
 
 /// `getsockopt` of an integer option.
@@ -396,20 +426,7 @@ pub(crate) fn int_opt(
     name: libc::c_int,
     what: &str,
 ) -> io::Result<libc::c_int> {
-    let mut value: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are valid for writes of the sizes given.
-    cvt(unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&mut value as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    })
-    .map_err(|e| context(e, format_args!("getsockopt({what})")))?;
-    Ok(value)
+    getsockopt(fd, level, name, what)
 }
 
 /// `SO_LINGER`: `None` turns it off (close returns at once, the kernel sends
@@ -425,36 +442,12 @@ pub(crate) fn set_linger(
             d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
         }),
     };
-    // SAFETY: passes a pointer to a live linger struct and its size.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&value as *const libc::linger).cast(),
-            size_of::<libc::linger>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-    .map_err(|e| context(e, "setsockopt(SO_LINGER)"))
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, value, "SO_LINGER")
 }
 
 /// Reads `SO_LINGER` back (see [`set_linger`]).
 pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<std::time::Duration>> {
-    // SAFETY: all-zero bytes are a valid linger struct.
-    let mut value: libc::linger = unsafe { std::mem::zeroed() };
-    let mut len = size_of::<libc::linger>() as libc::socklen_t;
-    // SAFETY: `value` and `len` are valid for writes of the sizes given.
-    cvt(unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&mut value as *mut libc::linger).cast(),
-            &mut len,
-        )
-    })
-    .map_err(|e| context(e, "getsockopt(SO_LINGER)"))?;
+    let value: libc::linger = getsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, "SO_LINGER")?;
     Ok((value.l_onoff != 0).then(|| std::time::Duration::from_secs(value.l_linger as u64)))
 }
 
