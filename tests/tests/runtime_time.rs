@@ -476,6 +476,83 @@ fn advance_wakes_every_timer_even_if_one_waker_panics() {
 
 /// `advance` fires exactly the timers it passes, and a timeout in a test
 /// completes without waiting for it.
+/// Runs `f` on its own thread and fails the test if it does not return within
+/// a real minute: a paused clock with nothing to advance to would otherwise
+/// hang the test instead of failing it.
+fn within_real_time<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => {
+            worker.join().expect("test thread");
+            out
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(worker.join().expect_err("the test thread panicked"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("{what}: hung"),
+    }
+}
+
+/// `Sleep::reset` to a later deadline leaves the registered timer where it is
+/// (no lock per reset: hyper pushes its header timeout back on every request);
+/// the old timer's early wake-up moves it on. The sleep must still end exactly
+/// at the newest deadline, never at an old one, never hang, whether its own
+/// task or another one waits on it.
+#[test]
+fn sleep_reset_later_ends_at_the_newest_deadline() {
+    for name in ["current-thread", "multi-thread"] {
+        let rt = paused(name);
+        within_real_time(name, move || {
+            on_a_worker(&rt, async move {
+                let start = runtime::time::now();
+                let mut s = Box::pin(sleep(Duration::from_secs(10)));
+                // Registered at +10 s.
+                assert!(timeout(Duration::from_secs(1), s.as_mut()).await.is_err());
+                for k in 2..=20 {
+                    s.as_mut().reset(start + Duration::from_secs(10 * k));
+                }
+                s.as_mut().await;
+                assert_eq!(runtime::time::now() - start, Duration::from_secs(200));
+
+                // Another task waits on the sleep; the deadline moves later
+                // while it waits, twice: the waiter ends at the last one.
+                let start = runtime::time::now();
+                let shared = Arc::new(Mutex::new(sleep(Duration::from_secs(10))));
+                let (polled_tx, polled_rx) = runtime_support::oneshot();
+                let waiter = {
+                    let shared = shared.clone();
+                    let mut polled_tx = Some(polled_tx);
+                    runtime::spawn(async move {
+                        std::future::poll_fn(|cx| {
+                            let ready = std::pin::Pin::new(&mut *shared.lock().unwrap()).poll(cx);
+                            if let Some(tx) = polled_tx.take() {
+                                tx.send(());
+                            }
+                            ready
+                        })
+                        .await;
+                        runtime::time::now()
+                    })
+                };
+                polled_rx.await.expect("waiter polled its sleep");
+                shared
+                    .lock()
+                    .unwrap()
+                    .reset(start + Duration::from_secs(25));
+                shared
+                    .lock()
+                    .unwrap()
+                    .reset(start + Duration::from_secs(30));
+                let ended = waiter.await.expect("waiter");
+                assert_eq!(ended - start, Duration::from_secs(30), "{name}");
+            })
+        });
+    }
+}
+
 #[test]
 fn advance_fires_the_timers_it_passes() {
     let rt = paused("current-thread");

@@ -27,7 +27,7 @@ mod clock;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, AtomicU64, Mutex, Ordering};
 pub(crate) use clock::Clock;
 
 /// Identifies one pending timer.
@@ -71,12 +71,31 @@ struct Queue {
     reactor_sleeps_until: Option<Option<Instant>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Timers {
     queue: Mutex<Queue>,
     clock: Clock,
+    /// How far the queue has been drained: the latest `now` any drain used,
+    /// as nanoseconds since `epoch`. A timer whose deadline lies beyond it has
+    /// certainly not fired, which a `Sleep` can tell without the lock or a
+    /// clock read (see [`Timers::certainly_pending`]).
+    drained_until: AtomicU64,
+    epoch: Instant,
     #[cfg(feature = "test-util")]
     idle_probe: IdleProbe,
+}
+
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers {
+            queue: Mutex::default(),
+            clock: Clock::default(),
+            drained_until: AtomicU64::new(0),
+            epoch: Instant::now(),
+            #[cfg(feature = "test-util")]
+            idle_probe: IdleProbe::default(),
+        }
+    }
 }
 
 /// How long the reactor blocks at most while the clock is paused and it
@@ -240,7 +259,7 @@ impl Timers {
             return;
         };
         if self.clock.advance_to(next) {
-            Self::drain_expired(&mut q, self.clock.now(), out);
+            self.drain_expired(&mut q, self.clock.now(), out);
         }
     }
     // ANCHOR_END: paused_clock
@@ -321,10 +340,34 @@ impl Timers {
     /// Moves the wakers of every timer due at `now` into `out`.
     pub(crate) fn take_expired(&self, now: Instant, out: &mut Vec<Waker>) {
         let mut q = lock(&self.queue);
-        Self::drain_expired(&mut q, now, out);
+        self.drain_expired(&mut q, now, out);
     }
 
-    fn drain_expired(q: &mut Queue, now: Instant, out: &mut Vec<Waker>) {
+    /// `t` as nanoseconds since `epoch` (0 for anything earlier): a
+    /// non-decreasing map, so `nanos(a) > nanos(b)` still implies `a > b`.
+    fn nanos(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    // ANCHOR: certainly_pending
+    /// Whether the timer `key` is certainly still in the queue: its deadline
+    /// lies beyond every `now` a drain has used, so none can have fired it
+    /// (only its own `Sleep` removes it otherwise).
+    ///
+    /// The answer is exact in the direction that matters. A drain records
+    /// its `now` *before* it takes any timer out, and the wakers it takes
+    /// are woken after that; a task polled because of that wake-up therefore
+    /// sees the new value and answers `false`. A drain racing with a poll
+    /// may still fire the timer just after this answered `true`: that drain's
+    /// wake-up then polls the task again.
+    pub(crate) fn certainly_pending(&self, key: TimerKey) -> bool {
+        self.nanos(key.deadline) > self.drained_until.load(Ordering::Acquire)
+    }
+    // ANCHOR_END: certainly_pending
+
+    fn drain_expired(&self, q: &mut Queue, now: Instant, out: &mut Vec<Waker>) {
+        self.drained_until
+            .fetch_max(self.nanos(now), Ordering::AcqRel);
         while q.heap.first().is_some_and(|e| e.key.deadline <= now) {
             out.push(q.remove_at(0));
         }
@@ -345,7 +388,7 @@ impl Timers {
         out: &mut Vec<Waker>,
     ) -> Option<Instant> {
         let mut q = lock(&self.queue);
-        Self::drain_expired(&mut q, now, out);
+        self.drain_expired(&mut q, now, out);
         let next = q.next_deadline();
         let until = match (next, limit) {
             (Some(a), Some(b)) => Some(a.min(b)),

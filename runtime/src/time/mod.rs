@@ -163,8 +163,15 @@ impl Sleep {
     /// Moves the deadline (earlier or later), with immediate effect: if a task
     /// already waits on this `Sleep` (it polled it, and is now woken by
     /// something else, or shares the `Sleep`), that task is woken at the new
-    /// deadline, not at the old one. A completed `Sleep` can be reset and
+    /// deadline, not after the old one. A completed `Sleep` can be reset and
     /// awaited again.
+    ///
+    /// Moving a registered deadline *later* costs no lock: the timer stays
+    /// where it is, fires at the old deadline, and the poll that this early
+    /// wake-up causes moves it on. A timeout pushed back on every request
+    /// (hyper's header-read timeout, a keep-alive deadline) thus costs a
+    /// comparison per request, and one spurious wake-up per old deadline
+    /// actually reached.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -175,6 +182,7 @@ impl Sleep {
     ///     (&mut s).await;
     /// });
     /// ```
+    // ANCHOR: sleep_reset
     pub fn reset(&mut self, deadline: impl Into<StdInstant>) {
         let deadline = deadline.into();
         self.deadline = deadline;
@@ -185,18 +193,21 @@ impl Sleep {
         let Some(reactor) = self.reactor.as_deref() else {
             unreachable!("a registered Sleep knows its reactor")
         };
-        if key.deadline == deadline || reactor.is_shut_down() {
+        if key.deadline <= deadline || reactor.is_shut_down() {
+            // Same or later: the registered timer wakes the waiter no later
+            // than needed, and `poll` moves it on (see above).
             self.entry = Some((key, waker));
             return;
         }
-        // Re-register now, with the waker of the last poll: waiting for the
-        // next poll would let the waiter sleep until the old deadline.
+        // Earlier: re-register now, with the waker of the last poll; waiting
+        // for the next poll would let the waiter sleep until the old deadline.
         let (key, wake_reactor) = reactor.timers.reset(key, deadline, waker.clone());
         self.entry = Some((key, waker));
         if wake_reactor {
             reactor.unpark();
         }
     }
+    // ANCHOR_END: sleep_reset
 
     fn reactor(&mut self) -> &Arc<crate::reactor::Reactor> {
         self.reactor.get_or_insert_with(|| {
@@ -219,9 +230,23 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
+    // ANCHOR: sleep_poll
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if this.now() >= this.deadline {
+        // Still registered, for a deadline no later than ours, by this task,
+        // and the queue has not reached that deadline: nothing can have
+        // changed since the last poll, and no clock read is needed to know.
+        if let (Some((key, waker)), Some(reactor)) = (&this.entry, this.reactor.as_deref()) {
+            if key.deadline <= this.deadline
+                && waker.will_wake(cx.waker())
+                && reactor.timers.certainly_pending(*key)
+                && !reactor.is_shut_down()
+            {
+                return Poll::Pending;
+            }
+        }
+        let now = this.now();
+        if now >= this.deadline {
             this.deregister();
             return Poll::Ready(());
         }
@@ -237,7 +262,9 @@ impl Future for Sleep {
             panic!("a timer was polled after its runtime shut down");
         }
         match &mut this.entry {
-            Some((key, waker)) if key.deadline == deadline => {
+            // Registered and not yet due (a deadline moved later by `reset`
+            // keeps its earlier timer until that one is due).
+            Some((key, waker)) if key.deadline <= deadline && now < key.deadline => {
                 if !waker.will_wake(cx.waker()) {
                     if reactor.timers.update_waker(*key, cx.waker()) {
                         waker.clone_from(cx.waker());
@@ -261,6 +288,7 @@ impl Future for Sleep {
         }
         Poll::Pending
     }
+    // ANCHOR_END: sleep_poll
 }
 
 impl Drop for Sleep {
@@ -370,5 +398,39 @@ impl<F: Future> Future for Timeout<F> {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Pushing a registered deadline later leaves its timer where it is (the
+    /// same queue key, nothing locked), and polling with the same waker does
+    /// not move it either; an earlier deadline moves it at once.
+    #[test]
+    fn reset_later_keeps_the_registered_timer() {
+        let rt = crate::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut s = Box::pin(sleep(Duration::from_secs(3600)));
+            let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            let mut cx = Context::from_waker(&waker);
+            assert!(s.as_mut().poll(&mut cx).is_pending());
+            let key = |s: &Sleep| s.entry.as_ref().map(|(k, _)| *k);
+            let first = key(&s).expect("registered by the poll");
+            for h in 2..10 {
+                s.as_mut()
+                    .reset(StdInstant::now() + Duration::from_secs(3600 * h));
+                assert!(s.as_mut().poll(&mut cx).is_pending());
+                assert_eq!(key(&s), Some(first), "a later deadline moved the timer");
+            }
+            s.as_mut()
+                .reset(StdInstant::now() + Duration::from_secs(60));
+            let moved = key(&s).expect("still registered");
+            assert_ne!(moved, first, "an earlier deadline must move the timer");
+            assert_eq!(moved.deadline, s.deadline());
+        });
     }
 }
