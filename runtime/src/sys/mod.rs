@@ -120,7 +120,10 @@ mod tests {
         let addr = taken.local_addr().unwrap();
         let err = super::socket::listen(&addr).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
-        assert!(err.to_string().starts_with(&format!("bind {addr}: ")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("bind {addr}: ")),
+            "{err}"
+        );
         assert_eq!(raw_os_error(&err), Some(libc::EADDRINUSE));
         assert_eq!(errno_via_source(&err), Some(libc::EADDRINUSE));
     }
@@ -153,7 +156,10 @@ mod tests {
             context(io::Error::from_raw_os_error(libc::EMFILE), "accept"),
             "serving",
         );
-        assert_eq!(err.kind(), io::Error::from_raw_os_error(libc::EMFILE).kind());
+        assert_eq!(
+            err.kind(),
+            io::Error::from_raw_os_error(libc::EMFILE).kind()
+        );
         assert!(err.to_string().starts_with("serving: accept: "), "{err}");
         assert_eq!(raw_os_error(&err), Some(libc::EMFILE));
         // No errno anywhere: none is made up.
