@@ -128,6 +128,8 @@
 //! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
 //! | `tokio::net::{UdpSocket, TcpSocket, UnixListener, UnixStream, UnixDatagram}` | [`net::UdpSocket`], [`net::TcpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
+//! | `AsyncFdReadyGuard::{clear_ready, clear_ready_matching}` | [`io::AsyncFdReadyGuard::clear_ready_matching`] (also on [`io::AsyncFdReadyMutGuard`]): only bits the guard saw, never closed states |
+//! | `io::Error::raw_os_error()` on a runtime's error | [`io::raw_os_error`] (see [Errors](#errors)) |
 //! | `task::{JoinSet, AbortHandle, Id, id, try_id}`, `JoinHandle::abort_handle` | [`task::JoinSet`], [`task::AbortHandle`], [`task::Id`], [`task::id`], [`task::try_id`], [`JoinHandle::abort_handle`] |
 //! | `task::{LocalSet, spawn_local}` (`!Send` futures) | [`task::LocalSet`], [`task::spawn_local`] (handle: [`task::LocalJoinHandle`], `!Send`) |
 //! | `tokio::task_local!`, `task::LocalKey::{scope, sync_scope, with, try_with, get}` | [`task_local!`], [`task::LocalKey`] (same methods; scope future [`task::TaskLocalFuture`], error [`task::AccessError`]) |

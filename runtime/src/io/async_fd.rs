@@ -880,7 +880,6 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// while fd.get_ref().read(&mut buf).is_ok() {} // drain: now WouldBlock
     /// guard.clear_ready_matching(Ready::READABLE);
     /// assert_eq!(guard.ready(), Ready::WRITABLE);
-    /// drop(guard);
     /// fd.writable().await.unwrap(); // still writable: returns at once
     /// # });
     /// ```
@@ -1031,7 +1030,6 @@ impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
     /// while guard.get_inner_mut().read(&mut buf).is_ok() {} // drain: now WouldBlock
     /// guard.clear_ready_matching(Ready::READABLE);
     /// assert_eq!(guard.ready(), Ready::WRITABLE);
-    /// drop(guard);
     /// fd.writable_mut().await.unwrap(); // still writable: returns at once
     /// # });
     /// ```
@@ -1458,7 +1456,6 @@ mod tests {
             drain(&fd);
             guard.clear_ready_matching(Ready::READABLE);
             assert_eq!(guard.ready(), Ready::WRITABLE);
-            drop(guard);
             assert!(ready_at_once(fd.writable()), "WRITABLE was cleared too");
             assert!(!ready_at_once(fd.readable()), "READABLE was not cleared");
         });
@@ -1481,7 +1478,6 @@ mod tests {
             assert_eq!(guard.ready(), Ready::WRITABLE);
             guard.clear_ready_matching(Ready::WRITABLE);
             assert!(guard.ready().is_empty());
-            drop(guard);
             assert!(!ready_at_once(fd.readable()));
             assert!(!ready_at_once(fd.writable()));
         });
@@ -1507,7 +1503,6 @@ mod tests {
             let mut wakers = Vec::new();
             fd.registration.io.set_readiness(READABLE, &mut wakers);
             guard.clear_ready_matching(Ready::READABLE);
-            drop(guard);
             assert!(ready_at_once(fd.readable()), "the newer READABLE was lost");
             let mut buf = [0; 4];
             assert_eq!(fd.get_ref().read(&mut buf).unwrap(), 1);
@@ -1526,7 +1521,6 @@ mod tests {
             let mut guard = fd.writable().await.unwrap();
             guard.clear_ready_matching(Ready::READABLE);
             assert_eq!(guard.ready(), Ready::WRITABLE);
-            drop(guard);
             assert!(
                 ready_at_once(fd.readable()),
                 "READABLE it never saw was cleared"
@@ -1541,7 +1535,6 @@ mod tests {
             assert!(guard.ready().is_read_closed(), "{:?}", guard.ready());
             guard.clear_ready_matching(Ready::READABLE | Ready::READ_CLOSED);
             assert!(guard.ready().is_read_closed());
-            drop(guard);
             assert!(ready_at_once(fd.readable()), "READ_CLOSED is final");
         });
     }
