@@ -1399,7 +1399,8 @@ impl RawIo<'_> {
     }
 }
 
-#[cfg(test)]
+// Real descriptors and runtimes: not loom models.
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::future::Future;
     use std::io::{Read, Write};

@@ -73,7 +73,8 @@ impl std::error::Error for WithContext {
     }
 }
 
-#[cfg(test)]
+// Real descriptors and runtimes: not loom models.
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::error::Error;
     use std::io;
