@@ -53,6 +53,20 @@ pub(crate) fn context(err: io::Error, what: impl std::fmt::Display) -> io::Error
     )
 }
 
+/// A copy of `err` (`io::Error` is not `Clone`) for an error that is cached
+/// and handed out again: the same kind and message, and the same `errno`
+/// under the same context, where `err` came from [`context`] or the OS.
+#[cfg(feature = "signal")]
+pub(crate) fn copy_error(err: &io::Error) -> io::Error {
+    if let Some(code) = err.raw_os_error() {
+        return io::Error::from_raw_os_error(code);
+    }
+    match err.get_ref().and_then(|e| e.downcast_ref::<WithContext>()) {
+        Some(wrapped) => context(copy_error(&wrapped.cause), &wrapped.what),
+        None => io::Error::new(err.kind(), err.to_string()),
+    }
+}
+
 /// The error [`context`] builds: reads "what: cause", and hands out the cause
 /// as its source, so nothing the system call said is lost by adding words.
 #[derive(Debug)]
@@ -147,6 +161,20 @@ mod tests {
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
         assert_eq!(raw_os_error(&err), Some(libc::ECONNREFUSED));
         assert_eq!(errno_via_source(&err), Some(libc::ECONNREFUSED));
+    }
+
+    /// A copy of a cached error (the signal eventfd's) says the same and
+    /// keeps the errno.
+    #[cfg(feature = "signal")]
+    #[test]
+    fn copy_error_keeps_message_kind_and_errno() {
+        let original = context(io::Error::from_raw_os_error(libc::EMFILE), "eventfd");
+        let copy = super::copy_error(&original);
+        assert_eq!(copy.to_string(), original.to_string());
+        assert_eq!(copy.kind(), original.kind());
+        assert_eq!(raw_os_error(&copy), Some(libc::EMFILE));
+        let plain = super::copy_error(&io::Error::other("no code"));
+        assert_eq!(plain.to_string(), "no code");
     }
 
     /// Context on context: both phrases in the message, the errno found
