@@ -1418,8 +1418,9 @@ mod tests {
         pin!(fut).poll(&mut cx).is_ready()
     }
 
-    /// A socket pair whose `AsyncFd` end is readable (one byte waits) and
-    /// writable, with a guard that saw both.
+    /// A current-thread runtime and a socket pair whose first end (to wrap
+    /// in an `AsyncFd`) is non-blocking, readable (one byte waits) and
+    /// writable.
     fn readable_and_writable() -> (crate::Runtime, UnixStream, UnixStream) {
         let rt = crate::Builder::new_current_thread().build().unwrap();
         let (a, mut b) = UnixStream::pair().unwrap();
