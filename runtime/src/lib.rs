@@ -77,7 +77,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `full` (default) | `net`, `time`, `signal` |
-//! | `net` | [`net`]: TCP, UDP and Unix sockets; [`io`]: [`io::AsyncFd`] for any fd, [`io::Interest`], [`io::Ready`] |
+//! | `net` | [`net`]: TCP, UDP and Unix sockets; [`io::AsyncFd`] for any fd, [`io::Interest`], [`io::Ready`] |
 //! | `time` | [`time`]: `sleep`, `timeout`, `interval`, `now`; [`combinator::Deadline`] |
 //! | `signal` | [`signal`]: `ctrl_c`, any Unix signal as a stream |
 //! | `futures-io` (implies `net`) | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
@@ -90,6 +90,33 @@
 //! (for [`futures_task::Spawn`] on [`Handle`]) and
 //! `pin-project-lite`.
 //!
+//! # Errors
+//!
+//! Everything that can fail returns [`std::io::Error`]. A failed system call
+//! says what was being done ("bind 127.0.0.1:80: Permission denied (os error
+//! 13)") and keeps the [`kind`](std::io::Error::kind) of the original, so
+//! `AddrInUse`, `WouldBlock`, ... stay matchable. The original error is kept
+//! too, as the [`source`](std::error::Error::source) of the message; std's
+//! `raw_os_error()` cannot see through the added words, so ask
+//! [`io::raw_os_error`] for the `errno`:
+//!
+//! ```
+//! # #[cfg(feature = "net")] {
+//! let rt = runtime::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let taken = runtime::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//!     let err = runtime::net::TcpListener::bind(taken.local_addr().unwrap())
+//!         .await
+//!         .unwrap_err();
+//!     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+//!     assert!(err.to_string().starts_with("bind 127.0.0.1:"));
+//!     assert_eq!(runtime::io::raw_os_error(&err), Some(libc::EADDRINUSE));
+//!     let cause = std::error::Error::source(&err).unwrap();
+//!     assert!(cause.downcast_ref::<std::io::Error>().is_some());
+//! });
+//! # }
+//! ```
+//!
 //! # Coming from tokio
 //!
 //! | tokio | here |
@@ -101,6 +128,8 @@
 //! | `tokio::net::{TcpListener, TcpStream}`, `split`, `into_split` | [`net::TcpListener`], [`net::TcpStream`]: `read`/`write_all` are inherent methods, no extension traits |
 //! | `tokio::net::{UdpSocket, TcpSocket, UnixListener, UnixStream, UnixDatagram}` | [`net::UdpSocket`], [`net::TcpSocket`], [`net::UnixListener`], [`net::UnixStream`], [`net::UnixDatagram`] |
 //! | `tokio::io::unix::AsyncFd`, `tokio::io::{Interest, Ready}` | [`io::AsyncFd`] (guards with `try_io`), [`io::Interest`], [`io::Ready`] |
+//! | `AsyncFdReadyGuard::{clear_ready, clear_ready_matching}` | [`io::AsyncFdReadyGuard::clear_ready_matching`] (also on [`io::AsyncFdReadyMutGuard`]): only bits the guard saw, never closed states |
+//! | `io::Error::raw_os_error()` on a runtime's error | [`io::raw_os_error`] (see [Errors](#errors)) |
 //! | `task::{JoinSet, AbortHandle, Id, id, try_id}`, `JoinHandle::abort_handle` | [`task::JoinSet`], [`task::AbortHandle`], [`task::Id`], [`task::id`], [`task::try_id`], [`JoinHandle::abort_handle`] |
 //! | `task::{LocalSet, spawn_local}` (`!Send` futures) | [`task::LocalSet`], [`task::spawn_local`] (handle: [`task::LocalJoinHandle`], `!Send`) |
 //! | `tokio::task_local!`, `task::LocalKey::{scope, sync_scope, with, try_with, get}` | [`task_local!`], [`task::LocalKey`] (same methods; scope future [`task::TaskLocalFuture`], error [`task::AccessError`]) |
@@ -143,8 +172,6 @@ mod sys;
 
 pub mod cancel;
 pub mod combinator;
-#[cfg(feature = "net")]
-#[cfg_attr(docsrs, doc(cfg(feature = "net")))]
 pub mod io;
 #[cfg(feature = "net")]
 #[cfg_attr(docsrs, doc(cfg(feature = "net")))]

@@ -362,6 +362,7 @@ fn try_new_hands_the_object_back_on_error() {
     let (mut file, cause) = err.into_parts();
     assert_eq!(file.as_raw_fd(), raw, "the same descriptor comes back");
     assert_eq!(cause.kind(), std::io::ErrorKind::PermissionDenied);
+    assert_eq!(runtime::io::raw_os_error(&cause), Some(libc::EPERM));
     file.write_all(b"still open").unwrap();
     file.rewind().unwrap();
     let mut back = String::new();
@@ -371,5 +372,6 @@ fn try_new_hands_the_object_back_on_error() {
     let err = AsyncFd::with_interest(file, Interest::READABLE).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
     assert!(err.to_string().contains("epoll_ctl(ADD"), "{err}");
+    assert_eq!(runtime::io::raw_os_error(&err), Some(libc::EPERM));
     std::fs::remove_file(&path).unwrap();
 }

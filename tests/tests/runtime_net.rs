@@ -275,6 +275,9 @@ fn connect_to_closed_port_is_refused() {
         .block_on(bounded("connect refused", TcpStream::connect(addr)))
         .expect_err("connect to a closed port succeeded");
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "got {err:?}");
+    // The message names the address; the errno is kept under it.
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    assert_eq!(runtime::io::raw_os_error(&err), Some(libc::ECONNREFUSED));
 }
 
 /// Binding to an address another listener holds gives `AddrInUse`.
@@ -288,6 +291,14 @@ fn bind_to_port_in_use_fails() {
             .await
             .expect_err("second bind to the same port succeeded");
         assert_eq!(err.kind(), ErrorKind::AddrInUse, "got {err:?}");
+        assert_eq!(runtime::io::raw_os_error(&err), Some(libc::EADDRINUSE));
+        let cause = std::error::Error::source(&err).expect("the original error is kept");
+        assert_eq!(
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|e| e.raw_os_error()),
+            Some(libc::EADDRINUSE)
+        );
         // And a std listener on the same port is refused too.
         let err = std::net::TcpListener::bind(addr).expect_err("std bind succeeded");
         assert_eq!(err.kind(), ErrorKind::AddrInUse);

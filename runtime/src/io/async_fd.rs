@@ -20,7 +20,14 @@
 //! becomes *un*readable and readable again. So the only safe moment to forget
 //! "readable" is when the system call itself said `WouldBlock`. That is what
 //! [`AsyncFdReadyGuard::try_io`] does; [`clear_ready`](AsyncFdReadyGuard::clear_ready)
-//! is for callers who saw `WouldBlock` some other way.
+//! is for callers who saw `WouldBlock` some other way, and
+//! [`clear_ready_matching`](AsyncFdReadyGuard::clear_ready_matching) for a
+//! guard that saw both directions and learned about one (a read said
+//! `WouldBlock`; the fd may still be writable). Every clear is made against
+//! the reactor's event count the guard saw: if the reactor reported anything
+//! since, nothing is cleared, so an edge that arrived after the guard was made
+//! is never erased (the worst case is one more system call that says
+//! `WouldBlock`).
 
 use std::future::poll_fn;
 use std::io;
@@ -29,6 +36,7 @@ use std::task::{ready, Context, Poll};
 
 use super::{Interest, Ready};
 use crate::coop;
+use crate::reactor::scheduled_io::CLEARABLE;
 use crate::reactor::{
     shutdown_error, Direction, ListedWait, ReadyEvent, Registration, ScheduledIo,
 };
@@ -782,6 +790,19 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.registration.io.clear_readiness(ev);
     }
 
+    /// Clears the bits of `ready` that `ev` holds, against `ev`'s tick (so
+    /// not if the reactor has delivered an event since); returns what is left
+    /// of `ev` for the guard to keep, `None` if nothing.
+    fn clear_matching(&self, ev: ReadyEvent, ready: Ready) -> Option<ReadyEvent> {
+        let mut cleared = ev;
+        cleared.ready &= ready.bits();
+        self.clear(cleared);
+        // The closed states stay set in the word, so the guard keeps them.
+        let mut rest = ev;
+        rest.ready &= !(ready.bits() & CLEARABLE);
+        (rest.ready != 0).then_some(rest)
+    }
+
     /// The untyped view the socket types' byte transfers go through.
     pub(crate) fn raw(&self) -> RawIo<'_> {
         RawIo {
@@ -794,7 +815,9 @@ impl<T: AsRawFd> AsyncFd<T> {
 }
 
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
-    /// The readiness that ended the wait.
+    /// The readiness that ended the wait, less what this guard has cleared
+    /// since (empty after [`clear_ready`](Self::clear_ready) or
+    /// [`retain_ready`](Self::retain_ready)).
     ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
@@ -830,6 +853,39 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     pub fn clear_ready(&mut self) {
         if let Some(ev) = self.event.take() {
             self.fd.clear(ev);
+        }
+    }
+
+    /// Forgets only the readiness in `ready`, keeping the rest: for a guard
+    /// that waited for several directions and learned about one (a read said
+    /// `WouldBlock`; the fd may still be writable). Only bits this guard saw
+    /// are cleared, and only `READABLE`, `WRITABLE` and `ERROR`: closed
+    /// states stay set. As with [`clear_ready`](Self::clear_ready), nothing
+    /// is cleared if the reactor has reported an event for the fd since the
+    /// guard was made, so readiness that arrived meanwhile is never lost.
+    /// [`ready`](Self::ready) no longer includes what was cleared.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use runtime::io::{AsyncFd, Interest, Ready};
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let fd = AsyncFd::new(a).unwrap();
+    /// b.write_all(b"x").unwrap();
+    /// let mut guard = fd.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+    /// assert!(guard.ready().is_readable() && guard.ready().is_writable());
+    /// let mut buf = [0; 8];
+    /// while fd.get_ref().read(&mut buf).is_ok() {} // drain: now WouldBlock
+    /// guard.clear_ready_matching(Ready::READABLE);
+    /// assert_eq!(guard.ready(), Ready::WRITABLE);
+    /// fd.writable().await.unwrap(); // still writable: returns at once
+    /// # });
+    /// ```
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        if let Some(ev) = self.event.take() {
+            self.event = self.fd.clear_matching(ev, ready);
         }
     }
 
@@ -913,7 +969,9 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
 }
 
 impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
-    /// The readiness that ended the wait.
+    /// The readiness that ended the wait, less what this guard has cleared
+    /// since (empty after [`clear_ready`](Self::clear_ready) or
+    /// [`retain_ready`](Self::retain_ready)).
     ///
     /// ```
     /// # let rt = runtime::Runtime::new().unwrap();
@@ -946,6 +1004,38 @@ impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
     pub fn clear_ready(&mut self) {
         if let Some(ev) = self.event.take() {
             self.fd.clear(ev);
+        }
+    }
+
+    /// Forgets only the readiness in `ready`, keeping the rest: for a guard
+    /// that waited for several directions and learned about one (a read said
+    /// `WouldBlock`; the fd may still be writable). Only bits this guard saw
+    /// are cleared, and only `READABLE`, `WRITABLE` and `ERROR`: closed
+    /// states stay set. As with [`clear_ready`](Self::clear_ready), nothing
+    /// is cleared if the reactor has reported an event for the fd since the
+    /// guard was made, so readiness that arrived meanwhile is never lost.
+    /// [`ready`](Self::ready) no longer includes what was cleared.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use runtime::io::{AsyncFd, Interest, Ready};
+    /// # let rt = runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// a.set_nonblocking(true).unwrap();
+    /// let mut fd = AsyncFd::new(a).unwrap();
+    /// b.write_all(b"x").unwrap();
+    /// let mut guard = fd.ready_mut(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+    /// let mut buf = [0; 8];
+    /// while guard.get_inner_mut().read(&mut buf).is_ok() {} // drain: now WouldBlock
+    /// guard.clear_ready_matching(Ready::READABLE);
+    /// assert_eq!(guard.ready(), Ready::WRITABLE);
+    /// fd.writable_mut().await.unwrap(); // still writable: returns at once
+    /// # });
+    /// ```
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        if let Some(ev) = self.event.take() {
+            self.event = self.fd.clear_matching(ev, ready);
         }
     }
 
@@ -1306,5 +1396,148 @@ impl RawIo<'_> {
             return Poll::Ready(Err(shutdown_error()));
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+// Real descriptors and runtimes: not loom models.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use super::AsyncFd;
+    use crate::io::{Interest, Ready};
+    use crate::reactor::scheduled_io::READABLE;
+
+    /// Whether `fut` completes on its first poll (it is dropped either way).
+    fn ready_at_once<F: Future>(fut: F) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        pin!(fut).poll(&mut cx).is_ready()
+    }
+
+    /// A current-thread runtime and a socket pair whose first end (to wrap
+    /// in an `AsyncFd`) is non-blocking, readable (one byte waits) and
+    /// writable.
+    fn readable_and_writable() -> (crate::Runtime, UnixStream, UnixStream) {
+        let rt = crate::Builder::new_current_thread().build().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        b.write_all(b"x").unwrap();
+        (rt, a, b)
+    }
+
+    fn drain(fd: &AsyncFd<UnixStream>) {
+        let mut buf = [0; 64];
+        loop {
+            match fd.get_ref().read(&mut buf) {
+                Ok(n) => assert_ne!(n, 0, "the peer is open"),
+                Err(e) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Clearing READABLE after a read said `WouldBlock` keeps WRITABLE: the
+    /// next `writable()` returns at once, the next `readable()` waits.
+    #[test]
+    #[cfg_attr(miri, ignore = "epoll is a real system call")]
+    fn clear_ready_matching_keeps_the_other_direction() {
+        let (rt, a, _b) = readable_and_writable();
+        rt.block_on(async {
+            let fd = AsyncFd::new(a).unwrap();
+            let mut guard = fd
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert_eq!(guard.ready(), Ready::READABLE | Ready::WRITABLE);
+            drain(&fd);
+            guard.clear_ready_matching(Ready::READABLE);
+            assert_eq!(guard.ready(), Ready::WRITABLE);
+            assert!(ready_at_once(fd.writable()), "WRITABLE was cleared too");
+            assert!(!ready_at_once(fd.readable()), "READABLE was not cleared");
+        });
+    }
+
+    /// The same through the `&mut` guard, clearing one bit at a time: the
+    /// second clear (same tick) still works.
+    #[test]
+    #[cfg_attr(miri, ignore = "epoll is a real system call")]
+    fn clear_ready_matching_on_the_mut_guard_one_bit_at_a_time() {
+        let (rt, a, _b) = readable_and_writable();
+        rt.block_on(async {
+            let mut fd = AsyncFd::new(a).unwrap();
+            let mut guard = fd
+                .ready_mut(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            drain(guard.get_ref());
+            guard.clear_ready_matching(Ready::READABLE);
+            assert_eq!(guard.ready(), Ready::WRITABLE);
+            guard.clear_ready_matching(Ready::WRITABLE);
+            assert!(guard.ready().is_empty());
+            assert!(!ready_at_once(fd.readable()));
+            assert!(!ready_at_once(fd.writable()));
+        });
+    }
+
+    /// New data reported by the reactor after the guard was made is not
+    /// erased by the guard's (older) clear.
+    #[test]
+    #[cfg_attr(miri, ignore = "epoll is a real system call")]
+    fn clear_ready_matching_keeps_readiness_that_arrived_after_the_guard() {
+        let (rt, a, mut b) = readable_and_writable();
+        rt.block_on(async {
+            let fd = AsyncFd::new(a).unwrap();
+            let mut guard = fd
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            drain(&fd);
+            // More data, and the reactor's report of it, between the read that
+            // said WouldBlock and the clear (what a reactor on another worker
+            // can do at any time; done here by hand to fix the order).
+            b.write_all(b"y").unwrap();
+            let mut wakers = Vec::new();
+            fd.registration.io.set_readiness(READABLE, &mut wakers);
+            guard.clear_ready_matching(Ready::READABLE);
+            assert!(ready_at_once(fd.readable()), "the newer READABLE was lost");
+            let mut buf = [0; 4];
+            assert_eq!(fd.get_ref().read(&mut buf).unwrap(), 1);
+        });
+    }
+
+    /// Only what the guard saw is cleared: a `writable()` guard cannot
+    /// clear READABLE; and closed states stay, in the word and the guard.
+    #[test]
+    #[cfg_attr(miri, ignore = "epoll is a real system call")]
+    fn clear_ready_matching_clears_only_seen_and_clearable_bits() {
+        let (rt, a, b) = readable_and_writable();
+        rt.block_on(async {
+            let fd = AsyncFd::new(a).unwrap();
+            fd.readable().await.unwrap().retain_ready();
+            let mut guard = fd.writable().await.unwrap();
+            guard.clear_ready_matching(Ready::READABLE);
+            assert_eq!(guard.ready(), Ready::WRITABLE);
+            assert!(
+                ready_at_once(fd.readable()),
+                "READABLE it never saw was cleared"
+            );
+
+            let mut guard = fd.readable().await.unwrap();
+            drain(&fd);
+            guard.clear_ready();
+            // The hang-up is one edge: READABLE | READ_CLOSED together.
+            drop(b);
+            let mut guard = fd.readable().await.unwrap();
+            assert!(guard.ready().is_read_closed(), "{:?}", guard.ready());
+            guard.clear_ready_matching(Ready::READABLE | Ready::READ_CLOSED);
+            assert!(guard.ready().is_read_closed());
+            assert!(ready_at_once(fd.readable()), "READ_CLOSED is final");
+        });
     }
 }

@@ -42,6 +42,11 @@ impl Ready {
         Ready((bits & public) as u8)
     }
 
+    /// The reactor's bits for this set.
+    pub(crate) fn bits(self) -> u64 {
+        u64::from(self.0)
+    }
+
     /// Whether nothing is ready.
     ///
     /// ```

@@ -81,6 +81,8 @@ pub(crate) const WRITE_CLOSED: u64 = 1 << 3;
 pub(crate) const ERROR: u64 = 1 << 4;
 /// The reactor is gone: every waiter must give up with an error.
 pub(crate) const SHUTDOWN: u64 = 1 << 5;
+/// The bits a task may clear after `EAGAIN`; the others are final.
+pub(crate) const CLEARABLE: u64 = READABLE | WRITABLE | ERROR;
 
 /// The waiter list has entries: the reactor must take its lock to wake them.
 const HAS_WAITERS: u64 = 1 << 8;
@@ -303,7 +305,7 @@ impl ScheduledIo {
     /// error is returned by the system call itself (which then does not say
     /// `EAGAIN`), and an error-queue entry must not keep the fd "ready".
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = event.ready & (READABLE | WRITABLE | ERROR);
+        let clear = event.ready & CLEARABLE;
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             if (current >> TICK_SHIFT) as u32 != event.tick {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::eventfd::EventFd;
-use super::{context, cvt};
+use super::{context, copy_error, cvt};
 
 /// Highest signal number we track (Linux has 64 including real-time signals).
 const MAX_SIGNAL: usize = 64;
@@ -53,7 +53,8 @@ pub(crate) fn notify_fd() -> io::Result<&'static EventFd> {
             NOTIFY_FD.store(fd.as_raw_fd(), Ordering::SeqCst);
             Ok(fd)
         }
-        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        // Made once, so a failure is cached: hand out copies that keep the errno.
+        Err(e) => Err(copy_error(e)),
     }
 }
 
