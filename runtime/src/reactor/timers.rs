@@ -12,6 +12,11 @@
 //! tenth of the crate's compiled code; the heap is a few short loops over one
 //! concrete type.)
 //!
+//! Timers due seconds ahead — timeouts, nearly all cancelled before they
+//! fire — skip the heap: they wait in an unsorted list (O(1) to add and to
+//! cancel) that the reactor sweeps into the heap once they come within
+//! [`FAR`] of firing.
+//!
 //! If a timer is inserted with a deadline earlier than the one the reactor is
 //! currently sleeping towards, the reactor would oversleep; `insert` therefore
 //! reports that the reactor must be woken (through its eventfd) to recompute its
@@ -55,17 +60,41 @@ struct Entry {
 
 /// A free entry of `Queue::slots`.
 const FREE: usize = usize::MAX;
+/// Marks a `Queue::slots` entry as a position in `Queue::far`, not `heap`.
+const IN_FAR: usize = 1 << (usize::BITS - 1);
+
+// ANCHOR: far
+/// How far ahead the reactor looks when it sweeps the far list: a timer due
+/// more than `2 * FAR` after the last drain is added to `Queue::far`; the
+/// reactor sweeps that list once its earliest deadline is within `FAR`, and
+/// moves whatever is due within `2 * FAR` into the heap. So one sweep of the
+/// list happens at most once per `FAR`, and every timer is in the heap at
+/// least `FAR` before it is due.
+const FAR: Duration = Duration::from_secs(1);
+// ANCHOR_END: far
 
 #[derive(Debug, Default)]
 struct Queue {
     /// Min-heap on `(deadline, id)`: every entry is due no later than its
     /// children (`2i + 1`, `2i + 2`), so `heap[0]` is the next to fire.
     heap: Vec<Entry>,
-    /// For each slot, where its timer sits in `heap` (`FREE` if none): what
-    /// makes removal of a cancelled timer O(log n).
+    /// Timers that were due more than `2 * FAR` ahead when added, unsorted:
+    /// adding or removing one is O(1). These are mostly timeouts (a request's
+    /// header deadline, a keep-alive limit) that are cancelled long before
+    /// they fire; in the heap, each cancellation would sift through it.
+    far: Vec<Entry>,
+    /// No later than the earliest deadline in `far` (`None`: `far` is empty).
+    /// Exact after a sweep; a removal may leave it early, which costs at most
+    /// one early sweep.
+    far_min: Option<Instant>,
+    /// For each slot, where its timer sits: a position in `heap`, `IN_FAR |`
+    /// a position in `far`, or `FREE`. What makes removal of a cancelled timer
+    /// O(log n) (O(1) in `far`).
     slots: Vec<usize>,
     free_slots: Vec<usize>,
     next_id: u64,
+    /// The latest `now` a drain used: what "far ahead" is measured from.
+    drained_to: Option<Instant>,
     /// `Some(d)` while the reactor is blocked in `epoll_wait` and will wake by
     /// itself at `d` (`Some(None)`: not by itself at all).
     reactor_sleeps_until: Option<Option<Instant>>,
@@ -89,7 +118,7 @@ impl Default for Timers {
     fn default() -> Timers {
         Timers {
             queue: Mutex::default(),
-            clock: Clock::default(),
+            clock: Default::default(),
             drained_until: AtomicU64::new(0),
             epoch: Instant::now(),
             #[cfg(feature = "test-util")]
@@ -120,17 +149,56 @@ impl std::fmt::Debug for IdleProbe {
 }
 
 impl Queue {
+    /// The earliest deadline of all (a scan of `far`: for the paused clock's
+    /// auto-advance and for tests, not for every reactor turn).
     fn next_deadline(&self) -> Option<Instant> {
-        self.heap.first().map(|e| e.key.deadline)
+        let far = self.far.iter().map(|e| e.key.deadline).min();
+        let near = self.heap.first().map(|e| e.key.deadline);
+        earliest(near, far)
     }
 
-    /// Where the timer `key` sits in the heap, if it is still pending.
+    /// When the reactor must look at the queue next: the heap's earliest
+    /// deadline, or the time to sweep `far`, whichever comes first.
+    fn wake_by(&self) -> Option<Instant> {
+        let sweep = self.far_min.map(|m| m.checked_sub(FAR).unwrap_or(m));
+        earliest(self.heap.first().map(|e| e.key.deadline), sweep)
+    }
+
+    /// Where the timer `key` sits (see `slots`), if it is still pending.
     fn find(&self, key: TimerKey) -> Option<usize> {
-        let i = *self.slots.get(key.slot)?;
-        (self.heap.get(i)?.key == key).then_some(i)
+        let pos = *self.slots.get(key.slot)?;
+        let entry = match pos {
+            FREE => return None,
+            p if p & IN_FAR != 0 => self.far.get(p & !IN_FAR)?,
+            p => self.heap.get(p)?,
+        };
+        (entry.key == key).then_some(pos)
     }
 
-    fn push(&mut self, entry: Entry) {
+    fn entry_mut(&mut self, pos: usize) -> &mut Entry {
+        if pos & IN_FAR != 0 {
+            &mut self.far[pos & !IN_FAR]
+        } else {
+            &mut self.heap[pos]
+        }
+    }
+
+    /// Adds a timer; returns when the reactor must look at the queue for it
+    /// (its deadline, or, in `far`, the time to sweep it into the heap).
+    fn push(&mut self, entry: Entry) -> Instant {
+        let deadline = entry.key.deadline;
+        let horizon = self.drained_to.and_then(|d| d.checked_add(2 * FAR));
+        if horizon.is_some_and(|h| deadline > h) {
+            self.slots[entry.key.slot] = IN_FAR | self.far.len();
+            self.far.push(entry);
+            self.far_min = earliest(self.far_min, Some(deadline));
+            return deadline.checked_sub(FAR).unwrap_or(deadline);
+        }
+        self.push_heap(entry);
+        deadline
+    }
+
+    fn push_heap(&mut self, entry: Entry) {
         let i = self.heap.len();
         self.slots[entry.key.slot] = i;
         self.heap.push(entry);
@@ -140,8 +208,52 @@ impl Queue {
     /// Removes the timer `key`, returning its waker; `None` if it already
     /// fired or was removed.
     fn remove(&mut self, key: TimerKey) -> Option<Waker> {
-        let i = self.find(key)?;
-        Some(self.remove_at(i))
+        let pos = self.find(key)?;
+        if pos & IN_FAR == 0 {
+            return Some(self.remove_at(pos));
+        }
+        let entry = self.take_far(pos & !IN_FAR);
+        self.slots[entry.key.slot] = FREE;
+        self.free_slots.push(entry.key.slot);
+        Some(entry.waker)
+    }
+
+    /// Takes `far[i]` out (its slot is the caller's to update); the last
+    /// entry takes its place.
+    fn take_far(&mut self, i: usize) -> Entry {
+        let entry = self.far.swap_remove(i);
+        if let Some(moved) = self.far.get(i) {
+            self.slots[moved.key.slot] = IN_FAR | i;
+        }
+        if self.far.is_empty() {
+            self.far_min = None;
+        }
+        entry
+    }
+
+    /// Once the earliest far timer is within `FAR` of `now`, moves every far
+    /// timer due within `2 * FAR` into the heap and makes `far_min` exact.
+    fn sweep(&mut self, now: Instant) {
+        let due = self
+            .far_min
+            .is_some_and(|m| now.checked_add(FAR).is_none_or(|soon| m <= soon));
+        if !due {
+            return;
+        }
+        let horizon = now.checked_add(2 * FAR);
+        let mut far_min = None;
+        let mut i = 0;
+        while i < self.far.len() {
+            let deadline = self.far[i].key.deadline;
+            if horizon.is_none_or(|h| deadline <= h) {
+                let entry = self.take_far(i);
+                self.push_heap(entry);
+            } else {
+                far_min = earliest(far_min, Some(deadline));
+                i += 1;
+            }
+        }
+        self.far_min = far_min;
     }
 
     /// Removes `heap[i]`: the last entry takes its place and moves up or
@@ -192,6 +304,14 @@ impl Queue {
         self.heap.swap(a, b);
         self.slots[self.heap[a].key.slot] = a;
         self.slots[self.heap[b].key.slot] = b;
+    }
+}
+
+/// The earlier of two optional instants (`None` only if both are).
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -285,15 +405,15 @@ impl Timers {
             slot,
         };
         q.next_id += 1;
-        q.push(Entry { key, waker });
+        let look_at = q.push(Entry { key, waker });
         let wake_reactor = match q.reactor_sleeps_until {
             Some(None) => true,
-            Some(Some(until)) => deadline < until,
+            Some(Some(until)) => look_at < until,
             None => false,
         };
         if wake_reactor {
             // Only the first earlier timer needs to ring the bell.
-            q.reactor_sleeps_until = Some(Some(deadline));
+            q.reactor_sleeps_until = Some(Some(look_at));
         }
         (key, wake_reactor)
     }
@@ -304,7 +424,7 @@ impl Timers {
     pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
         let mut q = lock(&self.queue);
         let old = match q.find(key) {
-            Some(i) => std::mem::replace(&mut q.heap[i].waker, waker.clone()),
+            Some(pos) => std::mem::replace(&mut q.entry_mut(pos).waker, waker.clone()),
             None => return false,
         };
         drop(q);
@@ -368,6 +488,8 @@ impl Timers {
     fn drain_expired(&self, q: &mut Queue, now: Instant, out: &mut Vec<Waker>) {
         self.drained_until
             .fetch_max(self.nanos(now), Ordering::AcqRel);
+        q.drained_to = Some(q.drained_to.map_or(now, |d| d.max(now)));
+        q.sweep(now);
         while q.heap.first().is_some_and(|e| e.key.deadline <= now) {
             out.push(q.remove_at(0));
         }
@@ -389,11 +511,7 @@ impl Timers {
     ) -> Option<Instant> {
         let mut q = lock(&self.queue);
         self.drain_expired(&mut q, now, out);
-        let next = q.next_deadline();
-        let until = match (next, limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let until = earliest(q.wake_by(), limit);
         if blocking && out.is_empty() {
             q.reactor_sleeps_until = Some(until);
         }
@@ -408,7 +526,8 @@ impl Timers {
 
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.queue).heap.len()
+        let q = lock(&self.queue);
+        q.heap.len() + q.far.len()
     }
 
     /// Drops every pending timer (runtime shutdown).
@@ -417,7 +536,8 @@ impl Timers {
             let mut q = lock(&self.queue);
             q.slots.clear();
             q.free_slots.clear();
-            std::mem::take(&mut q.heap)
+            q.far_min = None;
+            (std::mem::take(&mut q.heap), std::mem::take(&mut q.far))
         };
         // The wakers are dropped outside the lock (see `remove`).
         drop(entries);
@@ -486,7 +606,9 @@ mod tests {
     /// Random inserts, removals, resets and expiries against a plain list
     /// of what should be pending: the same timers fire, in deadline order
     /// (ties in creation order), and stale keys (fired, removed, or whose
-    /// slot was reused) find nothing.
+    /// slot was reused) find nothing. A quarter of the deadlines lie seconds
+    /// ahead and the clock sometimes jumps by up to 1.5 s, so timers go
+    /// through the far list and its sweeps too.
     #[test]
     fn matches_a_sorted_list_model() {
         let t = Timers::default();
@@ -504,10 +626,15 @@ mod tests {
         // Fewer rounds under miri (scripts/miri.sh runs the timer tests),
         // where each round's full heap check is slow.
         let rounds = if cfg!(miri) { 300 } else { 20_000 };
+        let mut most_far = 0;
+        let deadline = |now: Instant, r: u64| match r % 4 {
+            0 => now + Duration::from_millis(r % 5_000),
+            _ => now + Duration::from_micros(r % 1_000),
+        };
         for _ in 0..rounds {
             match rand(10) {
                 0..=3 => {
-                    let at = now + Duration::from_micros(rand(1_000));
+                    let at = deadline(now, rand(u64::MAX));
                     model.push(t.insert(at, Waker::noop().clone()).0);
                 }
                 4 | 5 if !model.is_empty() => {
@@ -517,7 +644,7 @@ mod tests {
                 }
                 6 if !model.is_empty() => {
                     let i = rand(model.len() as u64) as usize;
-                    let at = now + Duration::from_micros(rand(1_000));
+                    let at = deadline(now, rand(u64::MAX));
                     let (k, _) = t.reset(model[i], at, Waker::noop().clone());
                     gone.push(std::mem::replace(&mut model[i], k));
                 }
@@ -527,7 +654,10 @@ mod tests {
                     t.remove(k); // must not remove whoever reuses its slot
                 }
                 8 => {
-                    now += Duration::from_micros(rand(200));
+                    now += match rand(20) {
+                        0 => Duration::from_millis(rand(1_500)),
+                        _ => Duration::from_micros(rand(200)),
+                    };
                     let mut out = Vec::new();
                     t.take_expired(now, &mut out);
                     let mut due: Vec<_> = model
@@ -546,13 +676,25 @@ mod tests {
             let q = lock(&t.queue);
             let first = model.iter().map(|k| k.deadline).min();
             assert_eq!(q.next_deadline(), first);
+            // The reactor looks no later than the first deadline.
+            assert_eq!(q.wake_by().is_some(), first.is_some());
+            assert!(q.wake_by() <= first, "the reactor would oversleep");
             for (i, e) in q.heap.iter().enumerate() {
                 assert_eq!(q.slots[e.key.slot], i, "slot table out of step");
                 if i > 0 {
                     assert!(!e.key.before(&q.heap[(i - 1) / 2].key), "heap order");
                 }
             }
+            most_far = most_far.max(q.far.len());
+            for (i, e) in q.far.iter().enumerate() {
+                assert_eq!(q.slots[e.key.slot], IN_FAR | i, "far slot out of step");
+                assert!(
+                    q.far_min.is_some_and(|m| m <= e.key.deadline),
+                    "far_min late"
+                );
+            }
         }
+        assert!(most_far > 5, "the far list was hardly used ({most_far})");
     }
 
     #[test]
