@@ -485,6 +485,18 @@ impl Timers {
     }
     // ANCHOR_END: certainly_pending
 
+    /// Whether `deadline` lies more than `2 * FAR` beyond where the last
+    /// drain looked, so that a `Sleep`'s first poll may register it without
+    /// reading the clock to see whether it is already due: the timeout armed
+    /// per request (hyper's header timer) then costs no clock read. A runtime
+    /// that has not looked at its timers for seconds may be past such a
+    /// deadline already; the timer then fires at the reactor's next turn, as
+    /// every timer that came due meanwhile does.
+    pub(crate) fn far_ahead(&self, deadline: Instant) -> bool {
+        let horizon = self.drained_until.load(Ordering::Acquire);
+        self.nanos(deadline) > horizon.saturating_add(2 * FAR.as_nanos() as u64)
+    }
+
     fn drain_expired(&self, q: &mut Queue, now: Instant, out: &mut Vec<Waker>) {
         self.drained_until
             .fetch_max(self.nanos(now), Ordering::AcqRel);
@@ -695,6 +707,27 @@ mod tests {
             }
         }
         assert!(most_far > 5, "the far list was hardly used ({most_far})");
+    }
+
+    /// A deadline seconds beyond the last drain counts as far ahead (a first
+    /// poll registers it unread); one the runtime has meanwhile passed fires
+    /// at the next drain all the same.
+    #[test]
+    fn far_ahead_deadlines_fire_at_the_next_drain_once_passed() {
+        let t = Timers::default();
+        let base = Instant::now();
+        let mut out = Vec::new();
+        t.take_expired(base, &mut out);
+        assert!(!t.far_ahead(base + Duration::from_millis(1500)));
+        let late = base + Duration::from_secs(3);
+        assert!(t.far_ahead(late));
+        let (key, _) = t.insert(late, Waker::noop().clone());
+        assert!(lock(&t.queue).far.len() == 1, "not in the far list");
+        // The runtime stalled past the deadline; its next turn fires it.
+        t.take_expired(base + Duration::from_secs(5), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(!t.certainly_pending(key));
+        assert!(!t.far_ahead(late));
     }
 
     #[test]

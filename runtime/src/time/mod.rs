@@ -245,11 +245,24 @@ impl Future for Sleep {
                 return Poll::Pending;
             }
         }
-        let now = this.now();
-        if now >= this.deadline {
-            this.deregister();
-            return Poll::Ready(());
+        if this.entry.is_none() && this.reactor.is_none() {
+            // The runtime is looked up once, at the first poll.
+            this.reactor = crate::context::try_current().map(|h| h.shared.reactor.clone());
         }
+        // A first poll of a deadline seconds beyond where the reactor last
+        // looked reads no clock either (see `Timers::far_ahead`).
+        let far_ahead = this.entry.is_none()
+            && (this.reactor.as_deref()).is_some_and(|r| r.timers.far_ahead(this.deadline));
+        let now = if far_ahead {
+            None
+        } else {
+            let now = this.now();
+            if now >= this.deadline {
+                this.deregister();
+                return Poll::Ready(());
+            }
+            Some(now)
+        };
         ready!(coop::poll_proceed(cx));
         let deadline = this.deadline;
         this.reactor();
@@ -264,7 +277,9 @@ impl Future for Sleep {
         match &mut this.entry {
             // Registered and not yet due (a deadline moved later by `reset`
             // keeps its earlier timer until that one is due).
-            Some((key, waker)) if key.deadline <= deadline && now < key.deadline => {
+            Some((key, waker))
+                if key.deadline <= deadline && now.is_some_and(|n| n < key.deadline) =>
+            {
                 if !waker.will_wake(cx.waker()) {
                     if reactor.timers.update_waker(*key, cx.waker()) {
                         waker.clone_from(cx.waker());
