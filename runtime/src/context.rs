@@ -28,6 +28,17 @@ pub(crate) fn try_current() -> Option<Handle> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// Runs `f` with a borrow of the current runtime's handle, if there is one:
+/// no handle clone (two atomic operations) for a caller that needs only a
+/// part of it. `f` must not enter or leave a runtime context (the handle is
+/// borrowed from the thread-local for the call).
+pub(crate) fn try_with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// Runs `f` with the current runtime, panicking with a clear message outside
 /// one. `#[track_caller]`, like every public function that calls it, so the
 /// message names the user's line.

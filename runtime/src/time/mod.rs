@@ -247,7 +247,7 @@ impl Future for Sleep {
         }
         if this.entry.is_none() && this.reactor.is_none() {
             // The runtime is looked up once, at the first poll.
-            this.reactor = crate::context::try_current().map(|h| h.shared.reactor.clone());
+            this.reactor = crate::context::try_with_current(|h| h.shared.reactor.clone());
         }
         // A first poll of a deadline seconds beyond where the reactor last
         // looked reads no clock either (see `Timers::far_ahead`).
