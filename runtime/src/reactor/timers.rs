@@ -706,7 +706,7 @@ mod tests {
                 );
             }
         }
-        assert!(most_far > 5, "the far list was hardly used ({most_far})");
+        assert!(most_far >= 3, "the far list was hardly used ({most_far})");
     }
 
     /// A deadline seconds beyond the last drain counts as far ahead (a first
