@@ -21,10 +21,12 @@ pub(crate) async fn recv(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
         .await
 }
 
+#[inline(never)]
 pub(crate) fn try_send(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
     io.try_transfer(Direction::Write, None, &mut |fd| socket::send(fd, buf))
 }
 
+#[inline(never)]
 pub(crate) fn try_recv(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
     io.try_transfer(Direction::Read, None, &mut |fd| socket::recv(fd, buf))
 }

@@ -2,23 +2,22 @@
 //! `writable`, `ready`): streams and datagram sockets alike wait in the
 //! source's waiter list, so any number of tasks may wait at once.
 
-use std::io;
-use std::os::fd::AsRawFd;
-
-use crate::io::{AsyncFd, Interest, Ready};
+use super::fd::SocketFd;
+use crate::io::{Interest, Ready};
 use crate::reactor::Direction;
+use std::io;
 
 // ANCHOR: readable
-pub(crate) async fn readable<T: AsRawFd>(io: &AsyncFd<T>) -> io::Result<()> {
+pub(crate) async fn readable(io: &SocketFd) -> io::Result<()> {
     io.wait_listed(Direction::Read.mask()).await.map(drop)
 }
 // ANCHOR_END: readable
 
-pub(crate) async fn writable<T: AsRawFd>(io: &AsyncFd<T>) -> io::Result<()> {
+pub(crate) async fn writable(io: &SocketFd) -> io::Result<()> {
     io.wait_listed(Direction::Write.mask()).await.map(drop)
 }
 
-pub(crate) async fn ready<T: AsRawFd>(io: &AsyncFd<T>, interest: Interest) -> io::Result<Ready> {
+pub(crate) async fn ready(io: &SocketFd, interest: Interest) -> io::Result<Ready> {
     let ev = io.wait_listed(interest.mask()).await?;
     Ok(Ready::from_bits(ev.ready))
 }

@@ -429,6 +429,13 @@ pub(crate) fn int_opt(
     getsockopt(fd, level, name, what)
 }
 
+/// `SO_ERROR`: the error a non-blocking `connect` ended with, if any
+/// (reading it clears it).
+pub(crate) fn take_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
+    let err: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, "SO_ERROR")?;
+    Ok((err != 0).then(|| io::Error::from_raw_os_error(err)))
+}
+
 /// `SO_LINGER`: `None` turns it off (close returns at once, the kernel sends
 /// what is left in the background); `Some(d)` makes close wait up to `d`,
 /// and `Some(ZERO)` makes it reset the connection.
