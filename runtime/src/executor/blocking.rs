@@ -216,11 +216,10 @@ fn run_thread(inner: &Inner) {
 #[cfg(not(loom))]
 fn wait_timeout<'a, T>(
     c: &Condvar,
-    g: std::sync::MutexGuard<'a, T>,
+    g: crate::sync::MutexGuard<'a, T>,
     d: Duration,
-) -> (std::sync::MutexGuard<'a, T>, bool) {
-    let (g, r) = c.wait_timeout(g, d).unwrap_or_else(|p| p.into_inner());
-    (g, r.timed_out())
+) -> (crate::sync::MutexGuard<'a, T>, bool) {
+    c.wait_timeout(g, d)
 }
 
 #[cfg(loom)]
