@@ -117,11 +117,19 @@ impl BlockingPool {
         // Blocking tasks are in no owned list: shutdown cancels the queued ones
         // from the queue and lets running ones finish.
         drop(task);
+        self.submit(handle, notified);
+        join
+    }
+
+    /// Queues a blocking task and finds it a thread: the part of
+    /// [`spawn`](Self::spawn) that does not depend on the closure's type, so
+    /// it is compiled once rather than for every `spawn_blocking` call site.
+    fn submit(&self, handle: &Handle, notified: Notified) {
         let mut state = lock(&self.inner.state);
         if state.shutdown {
             drop(state);
             notified.shutdown();
-            return join;
+            return;
         }
         state.queue.push_back(notified);
         if state.idle > 0 {
@@ -145,7 +153,6 @@ impl BlockingPool {
                 eprintln!("runtime: could not start a blocking-pool thread: {e}");
             }
         }
-        join
     }
 
     fn start_thread(&self, handle: Handle) -> io::Result<()> {
