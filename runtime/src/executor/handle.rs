@@ -124,6 +124,13 @@ impl Handle {
         self.shared.blocking.spawn(self, f)
     }
 
+    /// Runs one of the runtime's own closures on the blocking pool, without
+    /// a task (see `BlockingPool::spawn_call`).
+    #[cfg(feature = "net")]
+    pub(crate) fn spawn_blocking_call(&self, f: Box<dyn FnOnce() + Send>) {
+        self.shared.blocking.spawn_call(self, f);
+    }
+
     /// Makes this runtime the current one for this thread until the guard is
     /// dropped, so that `runtime::spawn`, timers and sockets can be used from
     /// plain threads.
