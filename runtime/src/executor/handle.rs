@@ -205,6 +205,10 @@ const _: () = {
 /// assert_eq!(rx.recv().unwrap(), 5);
 /// ```
 impl futures_task::Spawn for Handle {
+    // `inline`: compiled (with the task code for a `FutureObj`) only in the
+    // crates that spawn through `Spawn`, as a generic `spawn` call would be,
+    // not in every build of the runtime.
+    #[inline]
     fn spawn_obj(
         &self,
         future: futures_task::FutureObj<'static, ()>,
