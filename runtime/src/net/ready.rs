@@ -34,8 +34,10 @@ macro_rules! readiness_methods {
             #[doc = $crate::net::macros::example!($ty, "readable", concat!($poke, "\
 s.readable().await.unwrap();
 "))]
-            pub async fn readable(&self) -> ::std::io::Result<()> {
-                $crate::net::ready::readable(&self.io).await
+            pub fn readable(
+                &self,
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                $crate::net::ready::readable(&self.io)
             }
 
             /// Waits until the socket is writable. Any number of tasks may
@@ -43,8 +45,10 @@ s.readable().await.unwrap();
             #[doc = $crate::net::macros::example!($ty, "writable", "\
 s.writable().await.unwrap();
 ")]
-            pub async fn writable(&self) -> ::std::io::Result<()> {
-                $crate::net::ready::writable(&self.io).await
+            pub fn writable(
+                &self,
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                $crate::net::ready::writable(&self.io)
             }
 
             /// Waits until the socket is ready for any of `interest`, and
@@ -57,11 +61,12 @@ use runtime::io::Interest;
 let ready = s.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
 assert!(ready.is_writable() && !ready.is_write_closed());
 ")]
-            pub async fn ready(
+            pub fn ready(
                 &self,
                 interest: $crate::io::Interest,
-            ) -> ::std::io::Result<$crate::io::Ready> {
-                $crate::net::ready::ready(&self.io, interest).await
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<$crate::io::Ready>> + '_
+            {
+                $crate::net::ready::ready(&self.io, interest)
             }
         }
     };

@@ -109,6 +109,53 @@ pub(crate) fn try_write_vectored(io: RawIo<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     })
 }
 
+// The `async` methods of the streams and their halves: one coroutine each,
+// whatever the type it is called on (the methods return these futures).
+
+pub(crate) async fn read(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    poll_fn(|cx| poll_read(io, cx, buf)).await
+}
+
+pub(crate) async fn read_exact(io: RawIo<'_>, mut buf: &mut [u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| poll_read(io, cx, buf)).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended early",
+                ))
+            }
+            n => buf = &mut buf[n..],
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn write(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
+    poll_fn(|cx| poll_write(io, cx, buf)).await
+}
+
+// ANCHOR: write_all
+pub(crate) async fn write_all(io: RawIo<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| poll_write(io, cx, buf)).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "socket accepted no bytes",
+                ))
+            }
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: write_all
+
+pub(crate) async fn write_vectored(io: RawIo<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    poll_fn(|cx| poll_write_vectored(io, cx, bufs)).await
+}
+
 pub(crate) async fn peek(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
     if buf.is_empty() {
         return Ok(0);
@@ -127,6 +174,14 @@ macro_rules! stream_methods {
         $crate::net::split::read_methods!(stream $stream);
         $crate::net::split::write_methods!(stream $stream);
         $crate::net::macros::fd_impls!($stream, "local" local_addr, "peer" peer_addr);
+
+        impl $stream {
+            /// The descriptor and its readiness, for the methods shared with
+            /// the halves (`net::stream::read`, ...).
+            pub(crate) fn raw(&self) -> $crate::io::RawIo<'_> {
+                self.io.raw()
+            }
+        }
 
         impl $crate::net::split::AsStream for $stream {
             type Stream = $stream;
@@ -248,8 +303,8 @@ let mut again = [0; 3];
 s.read_exact(&mut again).await.unwrap();
 assert_eq!(&again, b\"abc\");
 ")]
-            pub async fn peek(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::stream::peek(self.io.raw(), buf).await
+            pub fn peek<'a>(&'a self, buf: &'a mut [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::stream::peek(self.io.raw(), buf)
             }
 
             /// Poll-based [`readable`](Self::readable). Only the task that
