@@ -362,6 +362,7 @@ unsafe impl SockOptValue for libc::linger {}
 unsafe impl SockOptValue for libc::ucred {}
 
 /// `setsockopt` of one option; `what` names it in the error.
+#[inline(never)]
 fn setsockopt<T: SockOptValue>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
@@ -384,6 +385,7 @@ fn setsockopt<T: SockOptValue>(
 }
 
 /// `getsockopt` of one option; `what` names it in the error.
+#[inline(never)]
 fn getsockopt<T: SockOptValue>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
