@@ -121,9 +121,7 @@ impl Inner {
     fn lock(&self) -> MutexGuard<'_, Slab<Option<Waker>>> {
         // Every operation on the table is one insert, remove or replace, so it is consistent
         // even if a holder panicked.
-        self.waiters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.waiters)
     }
 }
 

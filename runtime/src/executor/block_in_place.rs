@@ -4,7 +4,9 @@
 //! worker; this thread runs the closure, finishes the task's poll, and then
 //! retires (see `WorkerContext::run` returning `None`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::sync::plain::Mutex;
 
 use super::builder::run_worker_thread;
 use super::{Flavor, Handle};
@@ -66,22 +68,18 @@ where
             shared: shared.clone(),
         };
         let started = shared.threads.spawn(false, move || {
-            let core = theirs.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let core = theirs.lock().take();
             if let Some(core) = core {
                 run_worker_thread(handle, core);
             }
         });
         match started {
-            Ok(thread) => shared
-                .extra_threads
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(thread),
+            Ok(thread) => shared.extra_threads.lock().push(thread),
             Err(e) => {
                 // No new thread: keep the core and block it, as if this were
                 // not here (what a task blocking without it does).
                 eprintln!("runtime: block_in_place could not start a worker thread: {e}");
-                let core = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let core = slot.lock().take();
                 *cx.core.borrow_mut() = core;
             }
         }

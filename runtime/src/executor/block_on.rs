@@ -12,8 +12,8 @@ use crate::coop;
 /// Wakes a thread blocked in `block_on` (a condvar, not `thread::park`, so
 /// that user code calling `thread::park` on this thread can't eat our wake-up).
 pub(super) struct ThreadWaker {
-    woken: std::sync::Mutex<bool>,
-    condvar: std::sync::Condvar,
+    woken: crate::sync::plain::Mutex<bool>,
+    condvar: crate::sync::plain::Condvar,
     /// `test-util`: `Shared::block_on_busy`, which counts this caller while it
     /// runs its future (+1 in `new`, -1 in `wait`) or has a wake-up pending
     /// (+1 when `woken` goes from false to true). Both change under the
@@ -29,7 +29,7 @@ impl Wake for ThreadWaker {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        let mut woken = self.woken.lock().unwrap_or_else(|p| p.into_inner());
+        let mut woken = self.woken.lock();
         #[cfg(feature = "test-util")]
         if let (false, Some(busy)) = (*woken, &self.busy) {
             busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -50,22 +50,22 @@ impl ThreadWaker {
             busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst); // running its future
         }
         std::sync::Arc::new(ThreadWaker {
-            woken: std::sync::Mutex::new(false),
-            condvar: std::sync::Condvar::new(),
+            woken: crate::sync::plain::Mutex::new(false),
+            condvar: crate::sync::plain::Condvar::new(),
             #[cfg(feature = "test-util")]
             busy,
         })
     }
 
     pub(super) fn wait(&self) {
-        let mut woken = self.woken.lock().unwrap_or_else(|p| p.into_inner());
+        let mut woken = self.woken.lock();
         #[cfg(feature = "test-util")]
         if let Some(busy) = &self.busy {
             // No longer running; a wake-up's count (taken or to come) replaces it.
             busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         }
         while !*woken {
-            woken = self.condvar.wait(woken).unwrap_or_else(|p| p.into_inner());
+            woken = self.condvar.wait(woken);
         }
         *woken = false;
     }
@@ -105,7 +105,7 @@ struct BlockOnDone<'a>(&'a ThreadWaker);
 #[cfg(feature = "test-util")]
 impl Drop for BlockOnDone<'_> {
     fn drop(&mut self) {
-        let mut woken = self.0.woken.lock().unwrap_or_else(|p| p.into_inner());
+        let mut woken = self.0.woken.lock();
         if let Some(busy) = &self.0.busy {
             let pending = usize::from(*woken);
             busy.fetch_sub(1 + pending, std::sync::atomic::Ordering::SeqCst);

@@ -35,13 +35,40 @@ struct Inner {
 }
 
 struct State {
-    queue: VecDeque<Notified>,
+    queue: VecDeque<Job>,
     threads: usize,
     /// Threads waiting for work that nobody has claimed yet.
     idle: usize,
     /// Wake-ups sent to idle threads that they have not consumed yet.
     notified: usize,
     shutdown: bool,
+}
+
+/// Work for a pool thread.
+enum Job {
+    /// A `spawn_blocking` closure, wrapped in a task.
+    Task(Notified),
+    /// One of the runtime's own closures (the name lookups of `net`), which
+    /// reports its result itself: no task, so no task code is compiled for
+    /// it. Dropped unrun if the pool shuts down first.
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+impl Job {
+    fn run(self) {
+        match self {
+            Job::Task(task) => task.run(),
+            Job::Call(f) => f(),
+        }
+    }
+
+    /// The pool will not run it: fail a task's `JoinHandle`, drop a call.
+    fn cancel(self) {
+        match self {
+            Job::Task(task) => task.shutdown(),
+            Job::Call(f) => drop(f),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -53,7 +80,7 @@ impl Schedule for BlockingSchedule {
         // running, which cannot happen for a blocking task; queue it anyway so
         // the cancellation is carried out.
         let mut state = lock(&self.0.state);
-        state.queue.push_back(task);
+        state.queue.push_back(Job::Task(task));
         drop(state);
         self.0.condvar.notify_one();
     }
@@ -117,13 +144,29 @@ impl BlockingPool {
         // Blocking tasks are in no owned list: shutdown cancels the queued ones
         // from the queue and lets running ones finish.
         drop(task);
+        self.submit(handle, Job::Task(notified));
+        join
+    }
+
+    /// Runs `f` on a pool thread, like `spawn` but without a task: `f` must
+    /// report its own result, and is dropped unrun if the pool shuts down
+    /// before a thread takes it.
+    #[cfg(feature = "net")]
+    pub(crate) fn spawn_call(&self, handle: &Handle, f: Box<dyn FnOnce() + Send>) {
+        self.submit(handle, Job::Call(f));
+    }
+
+    /// Queues a blocking task and finds it a thread: the part of
+    /// [`spawn`](Self::spawn) that does not depend on the closure's type, so
+    /// it is compiled once rather than for every `spawn_blocking` call site.
+    fn submit(&self, handle: &Handle, job: Job) {
         let mut state = lock(&self.inner.state);
         if state.shutdown {
             drop(state);
-            notified.shutdown();
-            return join;
+            job.cancel();
+            return;
         }
-        state.queue.push_back(notified);
+        state.queue.push_back(job);
         if state.idle > 0 {
             state.idle -= 1;
             state.notified += 1;
@@ -138,14 +181,13 @@ impl BlockingPool {
                 state.threads -= 1;
                 if state.threads == 0 {
                     // Nobody will ever run it: fail it rather than hang.
-                    let tasks: Vec<Notified> = state.queue.drain(..).collect();
+                    let jobs: Vec<Job> = state.queue.drain(..).collect();
                     drop(state);
-                    tasks.into_iter().for_each(Notified::shutdown);
+                    jobs.into_iter().for_each(Job::cancel);
                 }
                 eprintln!("runtime: could not start a blocking-pool thread: {e}");
             }
         }
-        join
     }
 
     fn start_thread(&self, handle: Handle) -> io::Result<()> {
@@ -160,13 +202,13 @@ impl BlockingPool {
     /// Stops accepting work, cancels queued closures and lets idle threads
     /// exit. Closures already running are not waited for.
     pub(crate) fn shutdown(&self) {
-        let tasks: Vec<Notified> = {
+        let jobs: Vec<Job> = {
             let mut state = lock(&self.inner.state);
             state.shutdown = true;
             state.queue.drain(..).collect()
         };
         self.inner.condvar.notify_all();
-        tasks.into_iter().for_each(Notified::shutdown);
+        jobs.into_iter().for_each(Job::cancel);
     }
 
     pub(crate) fn num_threads(&self) -> usize {
@@ -188,9 +230,9 @@ impl BlockingPool {
 fn run_thread(inner: &Inner) {
     let mut state = lock(&inner.state);
     loop {
-        if let Some(task) = state.queue.pop_front() {
+        if let Some(job) = state.queue.pop_front() {
             drop(state);
-            task.run();
+            job.run();
             state = lock(&inner.state);
             continue;
         }
@@ -216,11 +258,10 @@ fn run_thread(inner: &Inner) {
 #[cfg(not(loom))]
 fn wait_timeout<'a, T>(
     c: &Condvar,
-    g: std::sync::MutexGuard<'a, T>,
+    g: crate::sync::MutexGuard<'a, T>,
     d: Duration,
-) -> (std::sync::MutexGuard<'a, T>, bool) {
-    let (g, r) = c.wait_timeout(g, d).unwrap_or_else(|p| p.into_inner());
-    (g, r.timed_out())
+) -> (crate::sync::MutexGuard<'a, T>, bool) {
+    c.wait_timeout(g, d)
 }
 
 #[cfg(loom)]

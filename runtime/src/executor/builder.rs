@@ -306,7 +306,7 @@ impl Builder {
             exited: WorkerExits::default(),
             name: self.name.clone(),
             threads: self.threads.clone(),
-            extra_threads: std::sync::Mutex::new(Vec::new()),
+            extra_threads: crate::sync::plain::Mutex::new(Vec::new()),
             flavor: self.flavor,
             #[cfg(feature = "test-util")]
             block_on_busy: Arc::default(),

@@ -124,6 +124,13 @@ impl Handle {
         self.shared.blocking.spawn(self, f)
     }
 
+    /// Runs one of the runtime's own closures on the blocking pool, without
+    /// a task (see `BlockingPool::spawn_call`).
+    #[cfg(feature = "net")]
+    pub(crate) fn spawn_blocking_call(&self, f: Box<dyn FnOnce() + Send>) {
+        self.shared.blocking.spawn_call(self, f);
+    }
+
     /// Makes this runtime the current one for this thread until the guard is
     /// dropped, so that `runtime::spawn`, timers and sockets can be used from
     /// plain threads.
@@ -198,6 +205,10 @@ const _: () = {
 /// assert_eq!(rx.recv().unwrap(), 5);
 /// ```
 impl futures_task::Spawn for Handle {
+    // `inline`: compiled (with the task code for a `FutureObj`) only in the
+    // crates that spawn through `Spawn`, as a generic `spawn` call would be,
+    // not in every build of the runtime.
+    #[inline]
     fn spawn_obj(
         &self,
         future: futures_task::FutureObj<'static, ()>,

@@ -232,8 +232,8 @@ impl Parker {
 }
 
 #[cfg(not(loom))]
-fn wait<'a>(c: &Condvar, g: std::sync::MutexGuard<'a, ()>) -> std::sync::MutexGuard<'a, ()> {
-    c.wait(g).unwrap_or_else(|p| p.into_inner())
+fn wait<'a>(c: &Condvar, g: MutexGuard<'a, ()>) -> MutexGuard<'a, ()> {
+    c.wait(g)
 }
 
 #[cfg(loom)]

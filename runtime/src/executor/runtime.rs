@@ -133,12 +133,7 @@ impl Runtime {
         // Workers started by `block_in_place`: same treatment. None is added
         // once they have all seen the shutdown flag, hence the loop.
         loop {
-            let extra = std::mem::take(
-                &mut *shared
-                    .extra_threads
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()),
-            );
+            let extra = std::mem::take(&mut *shared.extra_threads.lock());
             if extra.is_empty() {
                 break;
             }

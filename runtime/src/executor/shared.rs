@@ -33,30 +33,26 @@ pub(crate) struct Remote {
 /// them with a deadline (`JoinHandle::join` has none).
 #[derive(Default)]
 pub(crate) struct WorkerExits {
-    count: std::sync::Mutex<usize>,
-    changed: std::sync::Condvar,
+    count: crate::sync::plain::Mutex<usize>,
+    changed: crate::sync::plain::Condvar,
 }
 
 impl WorkerExits {
     pub(super) fn one_more(&self) {
-        *self.count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        *self.count.lock() += 1;
         self.changed.notify_all();
     }
 
     /// Waits until `n` workers have exited or `deadline` passes; returns
     /// whether they all did.
     pub(super) fn wait_for(&self, n: usize, deadline: std::time::Instant) -> bool {
-        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        let mut count = self.count.lock();
         while *count < n {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 return false;
             }
-            count = self
-                .changed
-                .wait_timeout(count, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            count = self.changed.wait_timeout(count, left).0;
         }
         true
     }
@@ -85,7 +81,7 @@ pub(crate) struct Shared {
     pub(super) threads: ThreadConfig,
     /// Workers started by `block_in_place` to take over a core; joined at
     /// shutdown like the first ones.
-    pub(super) extra_threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+    pub(super) extra_threads: crate::sync::plain::Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub(super) flavor: Flavor,
     /// `test-util`: multi-thread `block_on` callers running their future or
     /// with a wake-up pending; the paused clock waits for them (`is_idle`).

@@ -355,7 +355,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     pub fn get_ref(&self) -> &T {
         match &self.inner {
             Some(inner) => inner,
-            None => unreachable!("AsyncFd used after into_inner"),
+            None => used_after_into_inner(),
         }
     }
 
@@ -372,7 +372,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     pub fn get_mut(&mut self) -> &mut T {
         match &mut self.inner {
             Some(inner) => inner,
-            None => unreachable!("AsyncFd used after into_inner"),
+            None => used_after_into_inner(),
         }
     }
 
@@ -389,7 +389,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// ```
     pub fn into_inner(mut self) -> T {
         self.deregister_and_take()
-            .unwrap_or_else(|| unreachable!("AsyncFd used after into_inner"))
+            .unwrap_or_else(|| used_after_into_inner())
     }
 
     fn deregister_and_take(&mut self) -> Option<T> {
@@ -1266,6 +1266,16 @@ impl<T: AsRawFd> Drop for AsyncFd<T> {
 // generic for users and for the calls that return typed results (accept,
 // `recv_from`).
 
+/// `get_ref` and friends after `into_inner` took the object: a bug in this
+/// crate. Out of line and cold, so the hundred inlined `get_ref`s carry a
+/// call rather than each its own panic message and location.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn used_after_into_inner() -> ! {
+    unreachable!("AsyncFd used after into_inner")
+}
+
 /// Registers `fd` with the current runtime's reactor.
 #[track_caller]
 fn register_fd(fd: RawFd, interest: Interest, initially_ready: bool) -> io::Result<Registration> {
@@ -1316,6 +1326,9 @@ impl RawIo<'_> {
 
     /// The `poll_` transfers: waits (in the one-waker slot) until the fd is
     /// ready in `direction`, runs `op`, and on `WouldBlock` waits again.
+    // Out of line: the socket types' transfers all call it, and a copy
+    // inlined into each was machine code for LLVM to optimize per caller.
+    #[inline(never)]
     pub(crate) fn poll_transfer(
         self,
         cx: &mut Context<'_>,
@@ -1340,6 +1353,7 @@ impl RawIo<'_> {
     // ANCHOR: try_transfer
     /// The `try_` transfers: one attempt without waiting, `WouldBlock` if
     /// the fd is not known to be ready (or turned out not to be).
+    #[inline(never)]
     pub(crate) fn try_transfer(
         self,
         direction: Direction,

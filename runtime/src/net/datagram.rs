@@ -21,10 +21,12 @@ pub(crate) async fn recv(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
         .await
 }
 
+#[inline(never)]
 pub(crate) fn try_send(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
     io.try_transfer(Direction::Write, None, &mut |fd| socket::send(fd, buf))
 }
 
+#[inline(never)]
 pub(crate) fn try_recv(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
     io.try_transfer(Direction::Read, None, &mut |fd| socket::recv(fd, buf))
 }
@@ -42,8 +44,8 @@ macro_rules! datagram_methods {
             #[doc = $crate::net::macros::example!($ty, "send", "\
 assert_eq!(s.send(b\"hi\").await.unwrap(), 2);
 ")]
-            pub async fn send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                $crate::net::datagram::send(self.io.raw(), buf).await
+            pub fn send<'a>(&'a self, buf: &'a [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::datagram::send(self.io.raw(), buf)
             }
 
             /// Receives one datagram from the connected peer into `buf` (the
@@ -53,8 +55,8 @@ peer.send(b\"hi\").await.unwrap();
 let mut buf = [0; 8];
 assert_eq!(s.recv(&mut buf).await.unwrap(), 2);
 ")]
-            pub async fn recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::datagram::recv(self.io.raw(), buf).await
+            pub fn recv<'a>(&'a self, buf: &'a mut [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::datagram::recv(self.io.raw(), buf)
             }
 
             /// Sends without waiting: `WouldBlock` if the socket is not known

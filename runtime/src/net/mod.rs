@@ -13,6 +13,7 @@
 
 mod addr;
 mod datagram;
+mod fd;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod macros;

@@ -2,23 +2,22 @@
 //! `writable`, `ready`): streams and datagram sockets alike wait in the
 //! source's waiter list, so any number of tasks may wait at once.
 
-use std::io;
-use std::os::fd::AsRawFd;
-
-use crate::io::{AsyncFd, Interest, Ready};
+use super::fd::SocketFd;
+use crate::io::{Interest, Ready};
 use crate::reactor::Direction;
+use std::io;
 
 // ANCHOR: readable
-pub(crate) async fn readable<T: AsRawFd>(io: &AsyncFd<T>) -> io::Result<()> {
+pub(crate) async fn readable(io: &SocketFd) -> io::Result<()> {
     io.wait_listed(Direction::Read.mask()).await.map(drop)
 }
 // ANCHOR_END: readable
 
-pub(crate) async fn writable<T: AsRawFd>(io: &AsyncFd<T>) -> io::Result<()> {
+pub(crate) async fn writable(io: &SocketFd) -> io::Result<()> {
     io.wait_listed(Direction::Write.mask()).await.map(drop)
 }
 
-pub(crate) async fn ready<T: AsRawFd>(io: &AsyncFd<T>, interest: Interest) -> io::Result<Ready> {
+pub(crate) async fn ready(io: &SocketFd, interest: Interest) -> io::Result<Ready> {
     let ev = io.wait_listed(interest.mask()).await?;
     Ok(Ready::from_bits(ev.ready))
 }
@@ -35,8 +34,10 @@ macro_rules! readiness_methods {
             #[doc = $crate::net::macros::example!($ty, "readable", concat!($poke, "\
 s.readable().await.unwrap();
 "))]
-            pub async fn readable(&self) -> ::std::io::Result<()> {
-                $crate::net::ready::readable(&self.io).await
+            pub fn readable(
+                &self,
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                $crate::net::ready::readable(&self.io)
             }
 
             /// Waits until the socket is writable. Any number of tasks may
@@ -44,8 +45,10 @@ s.readable().await.unwrap();
             #[doc = $crate::net::macros::example!($ty, "writable", "\
 s.writable().await.unwrap();
 ")]
-            pub async fn writable(&self) -> ::std::io::Result<()> {
-                $crate::net::ready::writable(&self.io).await
+            pub fn writable(
+                &self,
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                $crate::net::ready::writable(&self.io)
             }
 
             /// Waits until the socket is ready for any of `interest`, and
@@ -58,11 +61,12 @@ use runtime::io::Interest;
 let ready = s.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
 assert!(ready.is_writable() && !ready.is_write_closed());
 ")]
-            pub async fn ready(
+            pub fn ready(
                 &self,
                 interest: $crate::io::Interest,
-            ) -> ::std::io::Result<$crate::io::Ready> {
-                $crate::net::ready::ready(&self.io, interest).await
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<$crate::io::Ready>> + '_
+            {
+                $crate::net::ready::ready(&self.io, interest)
             }
         }
     };

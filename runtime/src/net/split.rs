@@ -25,8 +25,8 @@ macro_rules! read_methods {
         impl $ty {
             /// Waits until the socket is readable.
             #[doc = $crate::net::macros::example!(half of $stream, "readable", "")]
-            pub async fn readable(&self) -> ::std::io::Result<()> {
-                $crate::net::split::AsStream::stream(self).readable().await
+            pub fn readable(&self) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                $crate::net::split::AsStream::stream(self).readable()
             }
 
             /// Reads without waiting (`WouldBlock` if nothing is there).
@@ -45,9 +45,8 @@ let mut buf = [0; 16];
 let n = s.read(&mut buf).await.unwrap();
 assert_eq!(&buf[..n], b\"hey\");
 ")]
-            pub async fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                let stream = $crate::net::split::AsStream::stream(self);
-                ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await
+            pub fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::stream::read($crate::net::split::AsStream::stream(self).raw(), buf)
             }
 
             /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
@@ -59,20 +58,8 @@ let mut buf = [0; 4];
 s.read_exact(&mut buf).await.unwrap();
 assert_eq!(&buf, b\"abcd\");
 ")]
-            pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> ::std::io::Result<()> {
-                let stream = $crate::net::split::AsStream::stream(self);
-                while !buf.is_empty() {
-                    match ::std::future::poll_fn(|cx| stream.poll_read(cx, buf)).await? {
-                        0 => {
-                            return Err(::std::io::Error::new(
-                                ::std::io::ErrorKind::UnexpectedEof,
-                                "stream ended early",
-                            ))
-                        }
-                        n => buf = &mut buf[n..],
-                    }
-                }
-                Ok(())
+            pub fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + 'a {
+                $crate::net::stream::read_exact($crate::net::split::AsStream::stream(self).raw(), buf)
             }
         }
     };
@@ -89,8 +76,8 @@ macro_rules! write_methods {
         impl $ty {
             /// Waits until the socket is writable.
             #[doc = $crate::net::macros::example!(half of $stream, "writable", "")]
-            pub async fn writable(&self) -> ::std::io::Result<()> {
-                $crate::net::split::AsStream::stream(self).writable().await
+            pub fn writable(&self) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                $crate::net::split::AsStream::stream(self).writable()
             }
 
             /// Writes without waiting (`WouldBlock` if the buffer is full).
@@ -107,32 +94,17 @@ macro_rules! write_methods {
 let n = s.write(b\"hello\").await.unwrap();
 assert!(n > 0);
 ")]
-            pub async fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
-                let stream = $crate::net::split::AsStream::stream(self);
-                ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await
+            pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::stream::write($crate::net::split::AsStream::stream(self).raw(), buf)
             }
 
             /// Writes all of `buf`, handling partial writes.
             #[doc = $crate::net::macros::example!($($kind)*, "write_all", "\
 s.write_all(b\"hello world\").await.unwrap();
 ")]
-            // ANCHOR: write_all
-            pub async fn write_all(&mut self, mut buf: &[u8]) -> ::std::io::Result<()> {
-                let stream = $crate::net::split::AsStream::stream(self);
-                while !buf.is_empty() {
-                    match ::std::future::poll_fn(|cx| stream.poll_write(cx, buf)).await? {
-                        0 => {
-                            return Err(::std::io::Error::new(
-                                ::std::io::ErrorKind::WriteZero,
-                                "socket accepted no bytes",
-                            ))
-                        }
-                        n => buf = &buf[n..],
-                    }
-                }
-                Ok(())
+            pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + 'a {
+                $crate::net::stream::write_all($crate::net::split::AsStream::stream(self).raw(), buf)
             }
-            // ANCHOR_END: write_all
 
             /// Writes several buffers with one system call where possible.
             #[doc = $crate::net::macros::example!($($kind)*, "write_vectored", "\
@@ -140,12 +112,11 @@ use std::io::IoSlice;
 let n = s.write_vectored(&[IoSlice::new(b\"a\"), IoSlice::new(b\"b\")]).await.unwrap();
 assert_eq!(n, 2);
 ")]
-            pub async fn write_vectored(
-                &mut self,
-                bufs: &[::std::io::IoSlice<'_>],
-            ) -> ::std::io::Result<usize> {
-                let stream = $crate::net::split::AsStream::stream(self);
-                ::std::future::poll_fn(|cx| stream.poll_write_vectored(cx, bufs)).await
+            pub fn write_vectored<'a>(
+                &'a mut self,
+                bufs: &'a [::std::io::IoSlice<'a>],
+            ) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::stream::write_vectored($crate::net::split::AsStream::stream(self).raw(), bufs)
             }
 
             /// Does nothing: bytes written to a socket are already with the
@@ -154,8 +125,8 @@ assert_eq!(n, 2);
             #[doc = $crate::net::macros::example!($($kind)*, "flush", "\
 s.flush().await.unwrap();
 ")]
-            pub async fn flush(&mut self) -> ::std::io::Result<()> {
-                Ok(())
+            pub fn flush(&mut self) -> impl ::std::future::Future<Output = ::std::io::Result<()>> + '_ {
+                ::std::future::ready(Ok(()))
             }
         }
     };

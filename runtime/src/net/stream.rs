@@ -4,9 +4,10 @@
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::task::{Context, Poll};
 
+use super::fd::SocketFd;
 use crate::io::{AsyncFd, RawIo};
 use crate::reactor::Direction;
 use crate::sys::socket;
@@ -14,16 +15,15 @@ use crate::sys::socket;
 /// Registers a stream socket whose non-blocking `connect` was started and,
 /// if it is still in progress, waits for it to complete (or fail: the error
 /// names `to`).
-pub(crate) async fn finish_connect<T: AsRawFd>(
-    stream: T,
+pub(crate) async fn finish_connect(
+    stream: OwnedFd,
     in_progress: bool,
-    take_error: fn(&T) -> io::Result<Option<io::Error>>,
     to: &(dyn std::fmt::Debug + Sync),
-) -> io::Result<AsyncFd<T>> {
+) -> io::Result<SocketFd> {
     let io = AsyncFd::with_readiness(stream, !in_progress)?;
     if in_progress {
         poll_fn(|cx| io.poll_ready(cx, Direction::Write)).await?;
-        if let Some(e) = take_error(io.get_ref())? {
+        if let Some(e) = socket::take_error(io.get_ref().as_fd())? {
             return Err(crate::sys::context(e, format_args!("connect to {to:?}")));
         }
     }
@@ -31,6 +31,7 @@ pub(crate) async fn finish_connect<T: AsRawFd>(
 }
 
 // ANCHOR: poll_read
+#[inline(never)]
 pub(crate) fn poll_read(
     io: RawIo<'_>,
     cx: &mut Context<'_>,
@@ -47,6 +48,7 @@ pub(crate) fn poll_read(
 // ANCHOR_END: poll_read
 
 // ANCHOR: poll_write
+#[inline(never)]
 pub(crate) fn poll_write(
     io: RawIo<'_>,
     cx: &mut Context<'_>,
@@ -61,6 +63,7 @@ pub(crate) fn poll_write(
 }
 // ANCHOR_END: poll_write
 
+#[inline(never)]
 pub(crate) fn poll_write_vectored(
     io: RawIo<'_>,
     cx: &mut Context<'_>,
@@ -76,18 +79,21 @@ pub(crate) fn poll_write_vectored(
 }
 
 // ANCHOR: try_read
+#[inline(never)]
 pub(crate) fn try_read(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
     let len = buf.len();
     io.try_transfer(Direction::Read, Some(len), &mut |fd| socket::recv(fd, buf))
 }
 // ANCHOR_END: try_read
 
+#[inline(never)]
 pub(crate) fn try_write(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
     io.try_transfer(Direction::Write, Some(buf.len()), &mut |fd| {
         socket::send(fd, buf)
     })
 }
 
+#[inline(never)]
 pub(crate) fn try_read_vectored(io: RawIo<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
     let len: usize = bufs.iter().map(|b| b.len()).sum();
     io.try_transfer(Direction::Read, Some(len), &mut |fd| {
@@ -95,11 +101,59 @@ pub(crate) fn try_read_vectored(io: RawIo<'_>, bufs: &mut [IoSliceMut<'_>]) -> i
     })
 }
 
+#[inline(never)]
 pub(crate) fn try_write_vectored(io: RawIo<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     let len: usize = bufs.iter().map(|b| b.len()).sum();
     io.try_transfer(Direction::Write, Some(len), &mut |fd| {
         socket::send_vectored(fd, bufs)
     })
+}
+
+// The `async` methods of the streams and their halves: one coroutine each,
+// whatever the type it is called on (the methods return these futures).
+
+pub(crate) async fn read(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    poll_fn(|cx| poll_read(io, cx, buf)).await
+}
+
+pub(crate) async fn read_exact(io: RawIo<'_>, mut buf: &mut [u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| poll_read(io, cx, buf)).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended early",
+                ))
+            }
+            n => buf = &mut buf[n..],
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn write(io: RawIo<'_>, buf: &[u8]) -> io::Result<usize> {
+    poll_fn(|cx| poll_write(io, cx, buf)).await
+}
+
+// ANCHOR: write_all
+pub(crate) async fn write_all(io: RawIo<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| poll_write(io, cx, buf)).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "socket accepted no bytes",
+                ))
+            }
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: write_all
+
+pub(crate) async fn write_vectored(io: RawIo<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    poll_fn(|cx| poll_write_vectored(io, cx, bufs)).await
 }
 
 pub(crate) async fn peek(io: RawIo<'_>, buf: &mut [u8]) -> io::Result<usize> {
@@ -120,6 +174,14 @@ macro_rules! stream_methods {
         $crate::net::split::read_methods!(stream $stream);
         $crate::net::split::write_methods!(stream $stream);
         $crate::net::macros::fd_impls!($stream, "local" local_addr, "peer" peer_addr);
+
+        impl $stream {
+            /// The descriptor and its readiness, for the methods shared with
+            /// the halves (`net::stream::read`, ...).
+            pub(crate) fn raw(&self) -> $crate::io::RawIo<'_> {
+                self.io.raw()
+            }
+        }
 
         impl $crate::net::split::AsStream for $stream {
             type Stream = $stream;
@@ -241,8 +303,8 @@ let mut again = [0; 3];
 s.read_exact(&mut again).await.unwrap();
 assert_eq!(&again, b\"abc\");
 ")]
-            pub async fn peek(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::net::stream::peek(self.io.raw(), buf).await
+            pub fn peek<'a>(&'a self, buf: &'a mut [u8]) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> + 'a {
+                $crate::net::stream::peek(self.io.raw(), buf)
             }
 
             /// Poll-based [`readable`](Self::readable). Only the task that

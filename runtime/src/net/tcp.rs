@@ -2,10 +2,11 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::task::{ready, Context, Poll};
 
 use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
+use super::fd::{SocketFd, StdRef};
 use crate::io::AsyncFd;
 use crate::reactor::Direction;
 use crate::sys::socket;
@@ -29,7 +30,7 @@ use crate::sys::socket;
 /// }).unwrap();
 /// ```
 pub struct TcpListener {
-    io: AsyncFd<std::net::TcpListener>,
+    io: SocketFd,
 }
 
 impl TcpListener {
@@ -60,7 +61,7 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
-            io: AsyncFd::with_readiness(listener, true)?,
+            io: AsyncFd::with_readiness(OwnedFd::from(listener), true)?,
         })
     }
 
@@ -130,7 +131,7 @@ impl TcpListener {
     /// # });
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        Ok(self.io.into_inner())
+        Ok(self.io.into_inner().into())
     }
 
     /// The address this listener is bound to.
@@ -143,7 +144,14 @@ impl TcpListener {
     /// });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.std().local_addr()
+    }
+}
+
+impl TcpListener {
+    /// The descriptor as a `std` listener, for the methods `std` has.
+    fn std(&self) -> StdRef<'_, std::net::TcpListener> {
+        StdRef::new(self.io.get_ref())
     }
 }
 
@@ -177,7 +185,7 @@ super::macros::fd_impls!(TcpListener, "addr" local_addr);
 /// }).unwrap();
 /// ```
 pub struct TcpStream {
-    io: AsyncFd<std::net::TcpStream>,
+    io: SocketFd,
 }
 
 impl TcpStream {
@@ -217,15 +225,14 @@ impl TcpStream {
         in_progress: bool,
         addr: SocketAddr,
     ) -> io::Result<TcpStream> {
-        let take_error = std::net::TcpStream::take_error;
-        let io = super::stream::finish_connect(stream, in_progress, take_error, &addr).await?;
+        let io = super::stream::finish_connect(stream.into(), in_progress, &addr).await?;
         Ok(TcpStream { io })
     }
     // ANCHOR_END: connect_one
 
     fn from_evented(stream: std::net::TcpStream, initially_ready: bool) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: AsyncFd::with_readiness(stream, initially_ready)?,
+            io: AsyncFd::with_readiness(OwnedFd::from(stream), initially_ready)?,
         })
     }
 
@@ -255,7 +262,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        self.std().peer_addr()
     }
 
     /// The local address.
@@ -269,7 +276,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.std().local_addr()
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
@@ -284,7 +291,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(on)
+        self.std().set_nodelay(on)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -298,7 +305,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.get_ref().nodelay()
+        self.std().nodelay()
     }
 
     /// [`poll_read`](Self::poll_read) into a buffer that may be uninitialised
@@ -356,7 +363,7 @@ impl TcpStream {
     /// # });
     /// ```
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        Ok(self.io.into_inner())
+        Ok(self.io.into_inner().into())
     }
 
     /// Sets `SO_LINGER`: `None` (the default) lets `close` return at once
@@ -408,9 +415,16 @@ impl TcpStream {
     /// ```
     // ANCHOR: shutdown
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.std().shutdown(how)
     }
     // ANCHOR_END: shutdown
+}
+
+impl TcpStream {
+    /// The descriptor as a `std` stream, for the methods `std` has.
+    fn std(&self) -> StdRef<'_, std::net::TcpStream> {
+        StdRef::new(self.io.get_ref())
+    }
 }
 
 super::stream::stream_methods!(TcpStream, crate::net::split);

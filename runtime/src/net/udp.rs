@@ -9,9 +9,11 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use super::addr::{each_addr, no_address, resolve, ToSocketAddrs};
+use super::fd::{SocketFd, StdRef};
 use crate::io::AsyncFd;
 use crate::reactor::Direction;
 use crate::sys::socket;
@@ -33,7 +35,19 @@ use crate::sys::socket;
 /// }).unwrap();
 /// ```
 pub struct UdpSocket {
-    io: AsyncFd<std::net::UdpSocket>,
+    io: SocketFd,
+}
+
+impl UdpSocket {
+    /// The descriptor as a `std` socket, for the methods `std` has.
+    fn std(&self) -> StdRef<'_, std::net::UdpSocket> {
+        StdRef::new(self.io.get_ref())
+    }
+
+    /// [`std`](Self::std) of the descriptor an `io` closure is given.
+    fn std_of(fd: &OwnedFd) -> StdRef<'_, std::net::UdpSocket> {
+        StdRef::new(fd)
+    }
 }
 
 impl UdpSocket {
@@ -70,7 +84,7 @@ impl UdpSocket {
         // A fresh socket can usually send at once; a wrong guess costs one
         // EAGAIN, which clears it.
         Ok(UdpSocket {
-            io: AsyncFd::with_readiness(socket, true)?,
+            io: AsyncFd::with_readiness(socket.into(), true)?,
         })
     }
 
@@ -87,7 +101,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        Ok(self.io.into_inner())
+        Ok(self.io.into_inner().into())
     }
 
     /// Sets the default destination for [`send`](Self::send) and the only
@@ -103,7 +117,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        let socket = self.io.get_ref();
+        let socket = self.std();
         each_addr(addr, |a| {
             socket
                 .connect(a)
@@ -128,7 +142,9 @@ impl UdpSocket {
             return Err(no_address());
         };
         self.io
-            .io_listed(Direction::Write.mask(), |s| s.send_to(buf, to))
+            .io_listed(Direction::Write.mask(), |fd| {
+                Self::std_of(fd).send_to(buf, to)
+            })
             .await
     }
 
@@ -147,7 +163,7 @@ impl UdpSocket {
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
-            .io_listed(Direction::Read.mask(), |s| s.recv_from(buf))
+            .io_listed(Direction::Read.mask(), |fd| Self::std_of(fd).recv_from(buf))
             .await
     }
 
@@ -166,7 +182,7 @@ impl UdpSocket {
     /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
-            .io_listed(Direction::Read.mask(), |s| s.peek_from(buf))
+            .io_listed(Direction::Read.mask(), |fd| Self::std_of(fd).peek_from(buf))
             .await
     }
 
@@ -182,8 +198,12 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io
-            .try_transfer(Direction::Write, None, |s| s.send_to(buf, target), |n| *n)
+        self.io.try_transfer(
+            Direction::Write,
+            None,
+            |fd| Self::std_of(fd).send_to(buf, target),
+            |n| *n,
+        )
     }
 
     /// [`recv_from`](Self::recv_from) without waiting.
@@ -200,8 +220,12 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io
-            .try_transfer(Direction::Read, None, |s| s.recv_from(buf), |r| r.0)
+        self.io.try_transfer(
+            Direction::Read,
+            None,
+            |fd| Self::std_of(fd).recv_from(buf),
+            |r| r.0,
+        )
     }
 
     /// Poll-based [`recv_from`](Self::recv_from). Only the task that polled
@@ -223,7 +247,8 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |fd| Self::std_of(fd).recv_from(buf))
     }
 
     /// Poll-based [`recv`](Self::recv) (connected socket). Only the task
@@ -284,7 +309,8 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io.poll_io(cx, Direction::Read, |s| s.peek_from(buf))
+        self.io
+            .poll_io(cx, Direction::Read, |fd| Self::std_of(fd).peek_from(buf))
     }
 
     /// Poll-based [`send_to`](Self::send_to). Only the task that polled last
@@ -306,8 +332,9 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |s| s.send_to(buf, target))
+        self.io.poll_io(cx, Direction::Write, |fd| {
+            Self::std_of(fd).send_to(buf, target)
+        })
     }
 
     /// The address this socket is bound to.
@@ -320,7 +347,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.std().local_addr()
     }
 
     /// The connected peer's address (`NotConnected` if none).
@@ -333,7 +360,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        self.std().peer_addr()
     }
 
     /// Sets `SO_BROADCAST` (allows sending to a broadcast address).
@@ -347,7 +374,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_broadcast(on)
+        self.std().set_broadcast(on)
     }
 
     /// Whether `SO_BROADCAST` is set.
@@ -360,7 +387,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn broadcast(&self) -> io::Result<bool> {
-        self.io.get_ref().broadcast()
+        self.std().broadcast()
     }
 
     /// Sets `IP_MULTICAST_LOOP` (whether our own multicast comes back to us).
@@ -374,7 +401,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_multicast_loop_v4(on)
+        self.std().set_multicast_loop_v4(on)
     }
 
     /// Whether `IP_MULTICAST_LOOP` is set.
@@ -387,7 +414,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn multicast_loop_v4(&self) -> io::Result<bool> {
-        self.io.get_ref().multicast_loop_v4()
+        self.std().multicast_loop_v4()
     }
 
     /// Sets `IP_MULTICAST_TTL` (how many hops our multicast may travel).
@@ -401,7 +428,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_multicast_ttl_v4(ttl)
+        self.std().set_multicast_ttl_v4(ttl)
     }
 
     /// The `IP_MULTICAST_TTL`.
@@ -414,7 +441,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
-        self.io.get_ref().multicast_ttl_v4()
+        self.std().multicast_ttl_v4()
     }
 
     /// Joins the IPv4 multicast group `group` on the interface `interface`
@@ -432,7 +459,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn join_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
-        self.io.get_ref().join_multicast_v4(&group, &interface)
+        self.std().join_multicast_v4(&group, &interface)
     }
 
     /// Leaves an IPv4 multicast group joined with
@@ -448,7 +475,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn leave_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
-        self.io.get_ref().leave_multicast_v4(&group, &interface)
+        self.std().leave_multicast_v4(&group, &interface)
     }
 
     /// Joins the IPv6 multicast group `group` on interface index `interface`
@@ -466,7 +493,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.io.get_ref().join_multicast_v6(group, interface)
+        self.std().join_multicast_v6(group, interface)
     }
 
     /// Leaves an IPv6 multicast group.
@@ -480,7 +507,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn leave_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.io.get_ref().leave_multicast_v6(group, interface)
+        self.std().leave_multicast_v6(group, interface)
     }
 
     /// Sets `IP_TTL`.
@@ -494,7 +521,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
+        self.std().set_ttl(ttl)
     }
 
     /// The `IP_TTL`.
@@ -507,7 +534,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
+        self.std().ttl()
     }
 
     /// Takes the pending socket error (`SO_ERROR`), e.g. an ICMP "port
@@ -521,7 +548,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
+        self.std().take_error()
     }
 }
 

@@ -362,6 +362,7 @@ unsafe impl SockOptValue for libc::linger {}
 unsafe impl SockOptValue for libc::ucred {}
 
 /// `setsockopt` of one option; `what` names it in the error.
+#[inline(never)]
 fn setsockopt<T: SockOptValue>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
@@ -384,6 +385,7 @@ fn setsockopt<T: SockOptValue>(
 }
 
 /// `getsockopt` of one option; `what` names it in the error.
+#[inline(never)]
 fn getsockopt<T: SockOptValue>(
     fd: BorrowedFd<'_>,
     level: libc::c_int,
@@ -427,6 +429,13 @@ pub(crate) fn int_opt(
     what: &str,
 ) -> io::Result<libc::c_int> {
     getsockopt(fd, level, name, what)
+}
+
+/// `SO_ERROR`: the error a non-blocking `connect` ended with, if any
+/// (reading it clears it).
+pub(crate) fn take_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
+    let err: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, "SO_ERROR")?;
+    Ok((err != 0).then(|| io::Error::from_raw_os_error(err)))
 }
 
 /// `SO_LINGER`: `None` turns it off (close returns at once, the kernel sends

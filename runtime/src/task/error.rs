@@ -1,8 +1,8 @@
 //! Why a task produced no output.
 
+use crate::sync::plain::Mutex;
 use std::any::Any;
 use std::fmt;
-use std::sync::Mutex;
 
 /// A task ended without producing its output: it was cancelled (by
 /// [`JoinHandle::abort`](crate::JoinHandle::abort) or runtime shutdown) or it
@@ -99,7 +99,7 @@ impl JoinError {
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Panic(p) => Ok(p.into_inner()),
             Repr::Cancelled => Err(self),
         }
     }
@@ -108,7 +108,7 @@ impl JoinError {
         let Repr::Panic(p) = &self.repr else {
             return None;
         };
-        let p = p.lock().unwrap_or_else(|e| e.into_inner());
+        let p = p.lock();
         if let Some(s) = p.downcast_ref::<&str>() {
             Some((*s).to_string())
         } else {

@@ -9,7 +9,9 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::sync::plain::Mutex;
 use std::task::{Context, Poll, Wake, Waker};
 
 use slab::Slab;
@@ -64,10 +66,8 @@ struct ReadyInner {
 impl Ready {
     /// Locks the list. It is never held while user code runs, so a poisoned
     /// lock still guards a consistent list.
-    fn lock(&self) -> std::sync::MutexGuard<'_, ReadyInner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> crate::sync::plain::MutexGuard<'_, ReadyInner> {
+        self.inner.lock()
     }
 }
 
@@ -490,8 +490,8 @@ mod tests {
                 assert_ne!(id, other);
 
                 // Destructors run by a cancellation see the task's id too.
-                let seen = Arc::new(Mutex::new(None));
-                struct RecordId(Arc<Mutex<Option<task::Id>>>);
+                let seen = Arc::new(std::sync::Mutex::new(None));
+                struct RecordId(Arc<std::sync::Mutex<Option<task::Id>>>);
                 impl Drop for RecordId {
                     fn drop(&mut self) {
                         *self.0.lock().unwrap() = task::try_id();

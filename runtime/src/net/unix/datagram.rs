@@ -1,10 +1,12 @@
 //! `UnixDatagram`.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use crate::io::AsyncFd;
+use crate::net::fd::{SocketFd, StdRef};
 use crate::reactor::Direction;
 
 /// A Unix-domain datagram socket. Every method takes `&self`; the async ones
@@ -25,7 +27,19 @@ use crate::reactor::Direction;
 /// }).unwrap();
 /// ```
 pub struct UnixDatagram {
-    io: AsyncFd<std::os::unix::net::UnixDatagram>,
+    io: SocketFd,
+}
+
+impl UnixDatagram {
+    /// The descriptor as a `std` socket, for the methods `std` has.
+    fn std(&self) -> StdRef<'_, std::os::unix::net::UnixDatagram> {
+        StdRef::new(self.io.get_ref())
+    }
+
+    /// [`std`](Self::std) of the descriptor an `io` closure is given.
+    fn std_of(fd: &OwnedFd) -> StdRef<'_, std::os::unix::net::UnixDatagram> {
+        StdRef::new(fd)
+    }
 }
 
 impl UnixDatagram {
@@ -117,7 +131,7 @@ impl UnixDatagram {
     pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
         socket.set_nonblocking(true)?;
         Ok(UnixDatagram {
-            io: AsyncFd::with_readiness(socket, true)?,
+            io: AsyncFd::with_readiness(socket.into(), true)?,
         })
     }
 
@@ -131,7 +145,7 @@ impl UnixDatagram {
     /// # drop(s);
     /// ```
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
-        Ok(self.io.into_inner())
+        Ok(self.io.into_inner().into())
     }
 
     /// Sets the default destination of [`send`](Self::send) and the only
@@ -172,8 +186,7 @@ impl UnixDatagram {
     /// # drop(server);
     /// ```
     pub fn connect_addr(&self, addr: &SocketAddr) -> io::Result<()> {
-        self.io
-            .get_ref()
+        self.std()
             .connect_addr(addr)
             .map_err(|e| crate::sys::context(e, format_args!("connect to {addr:?}")))
     }
@@ -196,7 +209,9 @@ impl UnixDatagram {
     /// ```
     pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         self.io
-            .io_listed(Direction::Write.mask(), |s| s.send_to_addr(buf, addr))
+            .io_listed(Direction::Write.mask(), |fd| {
+                Self::std_of(fd).send_to_addr(buf, addr)
+            })
             .await
     }
 
@@ -237,7 +252,7 @@ impl UnixDatagram {
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io
-            .io_listed(Direction::Read.mask(), |s| s.recv_from(buf))
+            .io_listed(Direction::Read.mask(), |fd| Self::std_of(fd).recv_from(buf))
             .await
     }
 
@@ -250,7 +265,7 @@ impl UnixDatagram {
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.std().local_addr()
     }
 
     /// The connected peer's address.
@@ -262,7 +277,7 @@ impl UnixDatagram {
     /// assert!(a.peer_addr().unwrap().is_unnamed());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        self.std().peer_addr()
     }
 }
 

@@ -1,12 +1,14 @@
 //! `UnixListener`.
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{ready, Context, Poll};
 
 use super::UnixStream;
 use crate::io::AsyncFd;
+use crate::net::fd::{SocketFd, StdRef};
 use crate::reactor::Direction;
 
 /// A Unix-domain stream socket server.
@@ -33,7 +35,19 @@ use crate::reactor::Direction;
 /// std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub struct UnixListener {
-    io: AsyncFd<std::os::unix::net::UnixListener>,
+    io: SocketFd,
+}
+
+impl UnixListener {
+    /// The descriptor as a `std` socket, for the methods `std` has.
+    fn std(&self) -> StdRef<'_, std::os::unix::net::UnixListener> {
+        StdRef::new(self.io.get_ref())
+    }
+
+    /// [`std`](Self::std) of the descriptor an `io` closure is given.
+    fn std_of(fd: &OwnedFd) -> StdRef<'_, std::os::unix::net::UnixListener> {
+        StdRef::new(fd)
+    }
 }
 
 impl UnixListener {
@@ -102,7 +116,7 @@ impl UnixListener {
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
         Ok(UnixListener {
-            io: AsyncFd::with_readiness(listener, true)?,
+            io: AsyncFd::with_readiness(listener.into(), true)?,
         })
     }
 
@@ -119,7 +133,7 @@ impl UnixListener {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
-        Ok(self.io.into_inner())
+        Ok(self.io.into_inner().into())
     }
 
     /// Waits for a connection. Any number of tasks may accept at once; each
@@ -139,7 +153,7 @@ impl UnixListener {
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, addr) = self
             .io
-            .io_listed(Direction::Read.mask(), |l| l.accept())
+            .io_listed(Direction::Read.mask(), |fd| Self::std_of(fd).accept())
             .await?;
         Ok((UnixStream::from_accepted(stream)?, addr))
     }
@@ -159,7 +173,9 @@ impl UnixListener {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (stream, addr) = ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
+        let (stream, addr) = ready!(self
+            .io
+            .poll_io(cx, Direction::Read, |fd| Self::std_of(fd).accept()))?;
         Poll::Ready(UnixStream::from_accepted(stream).map(|s| (s, addr)))
     }
 
@@ -175,7 +191,7 @@ impl UnixListener {
     /// # std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.std().local_addr()
     }
 }
 

@@ -7,6 +7,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use crate::io::AsyncFd;
+use crate::net::fd::{SocketFd, StdRef};
 use crate::sys::socket;
 
 /// A Unix-domain stream connection. The same API as
@@ -28,7 +29,7 @@ use crate::sys::socket;
 /// }).unwrap();
 /// ```
 pub struct UnixStream {
-    io: AsyncFd<std::os::unix::net::UnixStream>,
+    io: SocketFd,
 }
 
 /// The credentials of the peer process, from [`UnixStream::peer_cred`].
@@ -89,6 +90,13 @@ impl UCred {
 }
 
 impl UnixStream {
+    /// The descriptor as a `std` socket, for the methods `std` has.
+    fn std(&self) -> StdRef<'_, std::os::unix::net::UnixStream> {
+        StdRef::new(self.io.get_ref())
+    }
+}
+
+impl UnixStream {
     /// Connects to the socket at `path`.
     ///
     /// A `path` that starts with a NUL byte (`"\0name"`) names the abstract
@@ -125,8 +133,7 @@ impl UnixStream {
     /// ```
     pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
         let (stream, in_progress) = socket::unix_connect(addr)?;
-        let take_error = std::os::unix::net::UnixStream::take_error;
-        let io = crate::net::stream::finish_connect(stream, in_progress, take_error, addr).await?;
+        let io = crate::net::stream::finish_connect(stream.into(), in_progress, addr).await?;
         Ok(UnixStream { io })
     }
 
@@ -171,7 +178,7 @@ impl UnixStream {
     pub(super) fn from_accepted(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
         Ok(UnixStream {
-            io: AsyncFd::with_readiness(stream, true)?,
+            io: AsyncFd::with_readiness(stream.into(), true)?,
         })
     }
 
@@ -185,7 +192,7 @@ impl UnixStream {
     /// # drop(a);
     /// ```
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
-        Ok(self.io.into_inner())
+        Ok(self.io.into_inner().into())
     }
 
     /// Our address (unnamed for a connecting socket or a pair).
@@ -197,7 +204,7 @@ impl UnixStream {
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.std().local_addr()
     }
 
     /// The peer's address.
@@ -209,7 +216,7 @@ impl UnixStream {
     /// assert!(a.peer_addr().unwrap().is_unnamed());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        self.std().peer_addr()
     }
 
     /// The peer process's credentials (`SO_PEERCRED`).
@@ -240,7 +247,7 @@ impl UnixStream {
     /// # });
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.std().shutdown(how)
     }
 }
 

@@ -428,6 +428,9 @@ impl fmt::Debug for LocalSet {
 /// assert!(flag.get());
 /// ```
 impl futures_task::LocalSpawn for LocalSet {
+    // `inline`: compiled only in the crates that spawn through `LocalSpawn`
+    // (see `Spawn for Handle`).
+    #[inline]
     fn spawn_local_obj(
         &self,
         future: futures_task::LocalFutureObj<'static, ()>,

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 // `std::task::Wake` needs std's `Arc`; the lock and the flag come from
 // `crate::sync`, so that loom checks the protocol (`loom_local_*` below).
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
 use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
@@ -46,7 +46,7 @@ impl Ready {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The lock is never held across user code, so a poisoned lock still
         // holds a consistent list.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 
     fn push(&self, task: TaskRef) {
