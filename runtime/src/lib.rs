@@ -167,7 +167,6 @@ mod coop;
 mod executor;
 mod metrics;
 mod reactor;
-mod sync;
 mod sys;
 
 pub mod cancel;
@@ -179,6 +178,9 @@ pub mod net;
 #[cfg(feature = "signal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "signal")))]
 pub mod signal;
+/// Async channels, a notifier, a semaphore and a lock (feature `sync`), in
+/// tokio's shapes; they run on any executor.
+pub mod sync;
 pub mod task;
 #[cfg(feature = "time")]
 #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
