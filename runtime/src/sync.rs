@@ -32,10 +32,15 @@ pub(crate) use std::sync::atomic::Ordering;
 #[cfg(feature = "sync")]
 mod blocking;
 #[cfg(feature = "sync")]
+mod notify;
+#[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod oneshot;
 #[cfg(feature = "sync")]
 mod semaphore;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub use notify::{Notified, Notify};
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub use semaphore::{
