@@ -32,6 +32,9 @@ pub(crate) use std::sync::atomic::Ordering;
 #[cfg(feature = "sync")]
 mod blocking;
 #[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod mpsc;
+#[cfg(feature = "sync")]
 mod notify;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]

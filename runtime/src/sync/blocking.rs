@@ -91,9 +91,27 @@ pub(crate) mod loom_waker {
         pub(crate) fn is_set(&self) -> bool {
             self.0.load(SeqCst)
         }
+    }
 
-        pub(crate) fn clear(&self) {
-            self.0.store(false, SeqCst);
+    struct Unpark(loom::thread::Thread);
+
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    /// `block_on` for a loom thread: parks in loom's scheduler, so the
+    /// model explores every interleaving of the wait.
+    pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let waker = std::task::Waker::from(Arc::new(Unpark(loom::thread::current())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            loom::thread::park();
         }
     }
 }
