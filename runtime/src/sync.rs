@@ -35,6 +35,9 @@ mod blocking;
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod mpsc;
 #[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod mutex;
+#[cfg(feature = "sync")]
 mod notify;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
