@@ -372,6 +372,7 @@ mod tests {
 
     #[test]
     fn ping_pong_across_threads() {
+        const ROUNDS: usize = if cfg!(miri) { 20 } else { 1000 };
         let rt = crate::Builder::new().worker_threads(2).build().unwrap();
         let ping = std::sync::Arc::new(Notify::new());
         let pong = std::sync::Arc::new(Notify::new());
@@ -379,13 +380,13 @@ mod tests {
             let other = crate::spawn({
                 let (ping, pong) = (ping.clone(), pong.clone());
                 async move {
-                    for _ in 0..1000 {
+                    for _ in 0..ROUNDS {
                         ping.notified().await;
                         pong.notify_one();
                     }
                 }
             });
-            for _ in 0..1000 {
+            for _ in 0..ROUNDS {
                 ping.notify_one();
                 pong.notified().await;
             }
