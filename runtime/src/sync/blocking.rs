@@ -63,6 +63,33 @@ pub(crate) mod test_waker {
         }
     }
 
+    /// Runs `f` on its own thread and fails the test if it has not finished
+    /// within two minutes: a lost wake-up in a multi-thread test then shows
+    /// up as a failure naming `what`, not as a hung test run.
+    pub(crate) fn within_deadline<T: Send + 'static>(
+        what: &str,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        use std::sync::mpsc::{channel, RecvTimeoutError};
+        let (done, result) = channel();
+        let worker = std::thread::spawn(move || {
+            let _ = done.send(f());
+        });
+        match result.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(value) => {
+                let _ = worker.join();
+                value
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("{what}: not finished within 120 s (a lost wake-up?)")
+            }
+            Err(RecvTimeoutError::Disconnected) => match worker.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => unreachable!("the worker sends before it returns"),
+            },
+        }
+    }
+
     /// A fresh counter and a waker that bumps it.
     pub(crate) fn counting_waker() -> (Arc<CountWakes>, Waker) {
         let counter = Arc::new(CountWakes::default());

@@ -205,7 +205,8 @@ impl<T> Chan<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::{block_on, test_waker::counting_waker};
+    use crate::sync::blocking::block_on;
+    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
     use error::{SendError, TrySendError};
     use std::future::Future;
     use std::pin::{pin, Pin};
@@ -355,6 +356,13 @@ mod tests {
     /// message arrives exactly once, in each producer's order.
     #[test]
     fn stress_many_producers_one_consumer() {
+        within_deadline(
+            "stress_many_producers_one_consumer",
+            stress_many_producers_one_consumer_body,
+        );
+    }
+
+    fn stress_many_producers_one_consumer_body() {
         // Fewer under miri, which runs the runtime about 1000x slower.
         const PRODUCERS: usize = if cfg!(miri) { 3 } else { 8 };
         const EACH: usize = if cfg!(miri) { 20 } else { 2_000 };
@@ -406,6 +414,10 @@ mod tests {
     /// and this crate-independent `block_on`.
     #[test]
     fn works_on_any_executor() {
+        within_deadline("works_on_any_executor", works_on_any_executor_body);
+    }
+
+    fn works_on_any_executor_body() {
         let (tx, mut rx) = channel(2);
         let producer = std::thread::spawn(move || {
             for i in 0..100 {

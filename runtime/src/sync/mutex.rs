@@ -358,7 +358,8 @@ impl<T: fmt::Display> fmt::Display for OwnedMutexGuard<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::{block_on, test_waker::counting_waker};
+    use crate::sync::blocking::block_on;
+    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
     use std::future::Future;
     use std::pin::{pin, Pin};
     use std::task::{Context, Poll, Waker};
@@ -419,6 +420,13 @@ mod tests {
 
     #[test]
     fn contended_counter_on_the_multi_thread_runtime() {
+        within_deadline(
+            "contended_counter_on_the_multi_thread_runtime",
+            contended_counter_on_the_multi_thread_runtime_body,
+        );
+    }
+
+    fn contended_counter_on_the_multi_thread_runtime_body() {
         let tasks = if cfg!(miri) { 4 } else { 16 };
         let rounds = if cfg!(miri) { 10 } else { 500 };
         let rt = crate::Builder::new().worker_threads(4).build().unwrap();

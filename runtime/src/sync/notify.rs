@@ -288,7 +288,7 @@ impl Drop for Notified<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::test_waker::counting_waker;
+    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
     use std::pin::pin;
 
     fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
@@ -372,6 +372,10 @@ mod tests {
 
     #[test]
     fn ping_pong_across_threads() {
+        within_deadline("ping_pong_across_threads", ping_pong_across_threads_body);
+    }
+
+    fn ping_pong_across_threads_body() {
         const ROUNDS: usize = if cfg!(miri) { 20 } else { 1000 };
         let rt = crate::Builder::new().worker_threads(2).build().unwrap();
         let ping = std::sync::Arc::new(Notify::new());

@@ -361,7 +361,7 @@ impl<T> Drop for Receiver<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::test_waker::counting_waker;
+    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
 
     #[test]
     fn send_then_receive() {
@@ -451,6 +451,13 @@ mod tests {
 
     #[test]
     fn across_threads_on_both_flavours() {
+        within_deadline(
+            "across_threads_on_both_flavours",
+            across_threads_on_both_flavours_body,
+        );
+    }
+
+    fn across_threads_on_both_flavours_body() {
         for rt in [
             crate::Builder::new().worker_threads(2).build().unwrap(),
             crate::Builder::new_current_thread().build().unwrap(),

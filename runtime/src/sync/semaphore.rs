@@ -610,7 +610,7 @@ impl Drop for Acquire<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::test_waker::counting_waker;
+    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
     use std::pin::pin;
 
     fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
@@ -719,6 +719,13 @@ mod tests {
 
     #[test]
     fn bounds_concurrency_on_the_multi_thread_runtime() {
+        within_deadline(
+            "bounds_concurrency_on_the_multi_thread_runtime",
+            bounds_concurrency_on_the_multi_thread_runtime_body,
+        );
+    }
+
+    fn bounds_concurrency_on_the_multi_thread_runtime_body() {
         use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
         let rt = crate::Builder::new().worker_threads(4).build().unwrap();
         let sem = Arc::new(Semaphore::new(3));
