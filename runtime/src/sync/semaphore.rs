@@ -318,7 +318,7 @@ impl Semaphore {
     /// let sem = Arc::new(runtime::sync::Semaphore::new(1));
     /// let rt = runtime::Runtime::new().unwrap();
     /// let permit = rt.block_on(Arc::clone(&sem).acquire_owned()).unwrap();
-    /// rt.block_on(runtime::spawn(async move { drop(permit) })).unwrap();
+    /// rt.block_on(rt.spawn(async move { drop(permit) })).unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {

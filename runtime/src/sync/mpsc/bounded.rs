@@ -201,7 +201,7 @@ impl<T> Sender<T> {
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
-    ///     let (tx, mut rx) = runtime::sync::mpsc::channel(1);
+    ///     let (tx, rx) = runtime::sync::mpsc::channel::<u8>(1);
     ///     let permit = tx.reserve().await.unwrap();
     ///     drop(permit); // unused: the slot is free again
     ///     assert_eq!(tx.capacity(), 1);
