@@ -38,9 +38,9 @@ for model in stacked tree; do
   echo "=== miri ($model borrows): run queue and timers"
   MIRIFLAGS="$flags -Zmiri-ignore-leaks" cargo +nightly miri test -q -p runtime --lib -- \
     executor::queue executor::inject reactor::timers --skip hundred_thousand_timers
-  echo "=== miri ($model borrows): runtime::sync (the async Mutex's guards)"
-  MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --lib -- sync::
   echo "=== miri ($model borrows): both runtime flavours end to end"
   MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --test miri_runtime
+  echo "=== miri ($model borrows): runtime::sync (the async Mutex's guards)"
+  MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --lib -- sync::
 done
 echo "miri.sh: no undefined behaviour found"
