@@ -3,6 +3,7 @@
 # aliasing models (Stacked Borrows, then Tree Borrows):
 #   - the task module's unit tests (the harness, the state word, the waker);
 #   - the run queue's, the inject queue's and the timer wheel's unit tests;
+#   - runtime::sync's unit tests (the async Mutex's guards are unsafe code);
 #   - runtime/tests/miri_runtime.rs: each runtime flavour end to end over the
 #     real epoll reactor, eventfd and threads (spawn, steal, timers, abort,
 #     spawn_blocking, shutdown).
@@ -41,5 +42,7 @@ for model in stacked tree; do
   MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --lib -- sync::plain net::fd
   echo "=== miri ($model borrows): both runtime flavours end to end"
   MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --test miri_runtime
+  echo "=== miri ($model borrows): runtime::sync (the async Mutex's guards)"
+  MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --lib -- sync::
 done
 echo "miri.sh: no undefined behaviour found"

@@ -76,10 +76,11 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `full` (default) | `net`, `time`, `signal` |
+//! | `full` (default) | `net`, `time`, `signal`, `sync` |
 //! | `net` | [`net`]: TCP, UDP and Unix sockets; [`io::AsyncFd`] for any fd, [`io::Interest`], [`io::Ready`] |
 //! | `time` | [`time`]: `sleep`, `timeout`, `interval`, `now`; [`combinator::Deadline`] |
 //! | `signal` | [`signal`]: `ctrl_c`, any Unix signal as a stream |
+//! | `sync` | [`sync`]: `oneshot` and `mpsc` channels, `Notify`, `Semaphore`, `mutex::Mutex`; only wakers, so any executor runs them |
 //! | `futures-io` (implies `net`) | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
 //! | `test-util` (implies `time`) | a clock tests can stop and move: `time::pause`, `time::resume`, `time::advance`, `Builder::start_paused` (a paused clock jumps to the next timer when every worker is idle) |
 //!
@@ -146,6 +147,9 @@
 //! | `unix::SignalKind::{from_raw, hangup, interrupt, user_defined1, ...}`, `Signal::recv() -> Option<()>` | [`signal::SignalKind`] (same constructors, plus `real_time(n)`), [`signal::Signal::recv`] |
 //! | `tokio::select! { biased; … }` over two futures | [`combinator::race`]`(a, b)`: polls `a` first, both of one output type, nest it for more (no macros) |
 //! | `tokio_util::sync::CancellationToken` | [`cancel::CancellationToken`] |
+//! | `tokio::sync::{oneshot, mpsc}` | `sync::oneshot`, `sync::mpsc` (feature `sync`; same methods and errors) |
+//! | `tokio::sync::{Notify, Semaphore, SemaphorePermit, OwnedSemaphorePermit}` | `sync::Notify`, `sync::Semaphore`, ... (same semantics, FIFO) |
+//! | `tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard}` | `sync::mutex::Mutex`, ... (one module deeper: `sync::Mutex` is an internal name) |
 //! | a `Sleep` that is `reset` on every bit of progress | [`combinator::Deadline`] (moves with a store; re-arms its timer only when it fires) |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
@@ -167,7 +171,6 @@ mod coop;
 mod executor;
 mod metrics;
 mod reactor;
-mod sync;
 mod sys;
 
 pub mod cancel;
@@ -179,6 +182,9 @@ pub mod net;
 #[cfg(feature = "signal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "signal")))]
 pub mod signal;
+/// Async channels, a notifier, a semaphore and a lock (feature `sync`), in
+/// tokio's shapes; they run on any executor.
+pub mod sync;
 pub mod task;
 #[cfg(feature = "time")]
 #[cfg_attr(docsrs, doc(cfg(feature = "time")))]

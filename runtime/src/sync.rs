@@ -30,6 +30,31 @@ pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 pub(crate) use std::sync::atomic::Ordering;
 
+// The public primitives (feature `sync`); everything above stays internal.
+#[cfg(feature = "sync")]
+mod blocking;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod mpsc;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod mutex;
+#[cfg(feature = "sync")]
+mod notify;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod oneshot;
+#[cfg(feature = "sync")]
+mod semaphore;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub use notify::{Notified, Notify};
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+
 /// `UnsafeCell` with the closure-based API loom needs to track accesses.
 #[cfg(not(loom))]
 #[derive(Debug)]
