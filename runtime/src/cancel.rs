@@ -7,7 +7,7 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
-use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard, Ordering::SeqCst};
+use crate::primitives::{Arc, AtomicBool, Mutex, MutexGuard, Ordering::SeqCst};
 
 /// A flag that is set once ([`cancel`](Self::cancel)) and that any number of tasks can wait
 /// for ([`cancelled`](Self::cancelled)): the shape of a graceful shutdown, where one signal
@@ -121,7 +121,7 @@ impl Inner {
     fn lock(&self) -> MutexGuard<'_, Slab<Option<Waker>>> {
         // Every operation on the table is one insert, remove or replace, so it is consistent
         // even if a holder panicked.
-        crate::sync::lock(&self.waiters)
+        crate::primitives::lock(&self.waiters)
     }
 }
 

@@ -80,7 +80,7 @@
 //! | `net` | [`net`]: TCP, UDP and Unix sockets; [`io::AsyncFd`] for any fd, [`io::Interest`], [`io::Ready`] |
 //! | `time` | [`time`]: `sleep`, `timeout`, `interval`, `now`; [`combinator::Deadline`] |
 //! | `signal` | [`signal`]: `ctrl_c`, any Unix signal as a stream |
-//! | `sync` | [`sync`]: `oneshot` and `mpsc` channels, `Notify`, `Semaphore`, `mutex::Mutex`; only wakers, so any executor runs them |
+//! | `sync` | [`sync`]: `oneshot` and `mpsc` channels, `Notify`, `Semaphore`, `Mutex`; only wakers, so any executor runs them |
 //! | `futures-io` (implies `net`) | `futures_io::AsyncRead`/`AsyncWrite` for [`net::TcpStream`], [`net::UnixStream`] and their halves, so `futures-util` extension traits, codecs and `futures::io::copy` work on our sockets |
 //! | `test-util` (implies `time`) | a clock tests can stop and move: `time::pause`, `time::resume`, `time::advance`, `Builder::start_paused` (a paused clock jumps to the next timer when every worker is idle) |
 //!
@@ -149,7 +149,7 @@
 //! | `tokio_util::sync::CancellationToken` | [`cancel::CancellationToken`] |
 //! | `tokio::sync::{oneshot, mpsc}` | `sync::oneshot`, `sync::mpsc` (feature `sync`; same methods and errors) |
 //! | `tokio::sync::{Notify, Semaphore, SemaphorePermit, OwnedSemaphorePermit}` | `sync::Notify`, `sync::Semaphore`, ... (same semantics, FIFO) |
-//! | `tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard}` | `sync::mutex::Mutex`, ... (one module deeper: `sync::Mutex` is an internal name) |
+//! | `tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard}` | `sync::Mutex`, `sync::MutexGuard`, `sync::OwnedMutexGuard` (FIFO) |
 //! | a `Sleep` that is `reset` on every bit of progress | [`combinator::Deadline`] (moves with a store; re-arms its timer only when it fires) |
 //! | `Handle::current()`, `handle.enter()` | [`Handle::current()`], [`Handle::enter()`] |
 //! | `#[tokio::main]` | `Runtime::new()?.block_on(async { ... })` (no macros) |
@@ -170,6 +170,7 @@ mod context;
 mod coop;
 mod executor;
 mod metrics;
+mod primitives;
 mod reactor;
 mod sys;
 
@@ -182,8 +183,8 @@ pub mod net;
 #[cfg(feature = "signal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "signal")))]
 pub mod signal;
-/// Async channels, a notifier, a semaphore and a lock (feature `sync`), in
-/// tokio's shapes; they run on any executor.
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
 pub mod task;
 #[cfg(feature = "time")]

@@ -1,7 +1,7 @@
 //! Runtime counters: the public snapshot, and the per-worker atomics it is
 //! summed from. At crate level because the reactor counts too.
 
-use crate::sync::AtomicU64;
+use crate::primitives::AtomicU64;
 
 /// Whether counters are kept: always, except in the `--cfg runtime_no_metrics`
 /// build that exists only to measure what keeping them costs.

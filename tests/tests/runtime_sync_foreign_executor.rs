@@ -7,7 +7,7 @@ use std::thread;
 
 use futures::executor::{block_on, LocalPool};
 use futures::task::LocalSpawnExt;
-use runtime::sync::{mpsc, mutex::Mutex, oneshot, Notify, Semaphore};
+use runtime::sync::{mpsc, oneshot, Mutex, Notify, Semaphore};
 
 #[test]
 fn channels_between_futures_block_on_and_threads() {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::sync::plain::Mutex;
+use crate::primitives::plain::Mutex;
 
 use super::builder::run_worker_thread;
 use super::{Flavor, Handle};

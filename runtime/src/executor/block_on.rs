@@ -12,8 +12,8 @@ use crate::coop;
 /// Wakes a thread blocked in `block_on` (a condvar, not `thread::park`, so
 /// that user code calling `thread::park` on this thread can't eat our wake-up).
 pub(super) struct ThreadWaker {
-    woken: crate::sync::plain::Mutex<bool>,
-    condvar: crate::sync::plain::Condvar,
+    woken: crate::primitives::plain::Mutex<bool>,
+    condvar: crate::primitives::plain::Condvar,
     /// `test-util`: `Shared::block_on_busy`, which counts this caller while it
     /// runs its future (+1 in `new`, -1 in `wait`) or has a wake-up pending
     /// (+1 when `woken` goes from false to true). Both change under the
@@ -50,8 +50,8 @@ impl ThreadWaker {
             busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst); // running its future
         }
         std::sync::Arc::new(ThreadWaker {
-            woken: crate::sync::plain::Mutex::new(false),
-            condvar: crate::sync::plain::Condvar::new(),
+            woken: crate::primitives::plain::Mutex::new(false),
+            condvar: crate::primitives::plain::Condvar::new(),
             #[cfg(feature = "test-util")]
             busy,
         })

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::Handle;
 use crate::context;
-use crate::sync::{lock, Arc, Condvar, Mutex};
+use crate::primitives::{lock, Arc, Condvar, Mutex};
 use crate::task::raw::{new_task, Notified, RawTask, Schedule};
 use crate::JoinHandle;
 
@@ -258,9 +258,9 @@ fn run_thread(inner: &Inner) {
 #[cfg(not(loom))]
 fn wait_timeout<'a, T>(
     c: &Condvar,
-    g: crate::sync::MutexGuard<'a, T>,
+    g: crate::primitives::MutexGuard<'a, T>,
     d: Duration,
-) -> (crate::sync::MutexGuard<'a, T>, bool) {
+) -> (crate::primitives::MutexGuard<'a, T>, bool) {
     c.wait_timeout(g, d)
 }
 

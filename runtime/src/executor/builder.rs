@@ -14,8 +14,8 @@ use super::worker::{self, Core, WorkerContext};
 use super::{park, Flavor, Handle, Remote, Runtime, Shared};
 use crate::context;
 use crate::metrics::WorkerMetrics;
+use crate::primitives::{lock, AtomicBool, Mutex};
 use crate::reactor::Reactor;
-use crate::sync::{lock, AtomicBool, Mutex};
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -306,7 +306,7 @@ impl Builder {
             exited: WorkerExits::default(),
             name: self.name.clone(),
             threads: self.threads.clone(),
-            extra_threads: crate::sync::plain::Mutex::new(Vec::new()),
+            extra_threads: crate::primitives::plain::Mutex::new(Vec::new()),
             flavor: self.flavor,
             #[cfg(feature = "test-util")]
             block_on_busy: Arc::default(),

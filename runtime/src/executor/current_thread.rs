@@ -14,7 +14,7 @@ use super::worker::{self, WorkerContext};
 use super::Shared;
 use crate::context;
 use crate::coop;
-use crate::sync::lock;
+use crate::primitives::lock;
 
 /// Wakes the current-thread `block_on` future: sets a flag and unparks the
 /// (only) worker, which is this thread, wherever it sleeps.
@@ -145,7 +145,7 @@ mod tests {
     use std::sync::mpsc;
     use std::task::{Context, Poll};
 
-    use crate::sync::lock;
+    use crate::primitives::lock;
     use crate::Builder;
 
     /// Wakes itself and returns `Pending` `n` times, then completes.

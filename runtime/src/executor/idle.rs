@@ -27,7 +27,7 @@
 //! `sleepers` is behind a mutex: it is only touched on the way to sleep and when
 //! a sleeping worker must be woken, both of which already cost a system call.
 
-use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
+use crate::primitives::{lock, AtomicUsize, Mutex, Ordering};
 
 const UNPARKED_SHIFT: usize = 16;
 const UNPARKED_ONE: usize = 1 << UNPARKED_SHIFT;

@@ -25,7 +25,7 @@
 use std::collections::VecDeque;
 
 use super::queue::Local;
-use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
+use crate::primitives::{lock, AtomicUsize, Mutex, Ordering};
 use crate::task::raw::Notified;
 
 // ANCHOR: inject_struct

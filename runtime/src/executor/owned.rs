@@ -11,7 +11,7 @@
 
 use slab::Slab;
 
-use crate::sync::{lock, AtomicBool, Mutex, Ordering};
+use crate::primitives::{lock, AtomicBool, Mutex, Ordering};
 use crate::task::raw::{Notified, RawTask, Task};
 
 pub(crate) struct OwnedTasks {

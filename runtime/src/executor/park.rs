@@ -40,8 +40,8 @@
 
 use std::time::Duration;
 
+use crate::primitives::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 use crate::reactor::{Driver, Reactor};
-use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;

@@ -24,7 +24,7 @@
 //! Indices are `u32` and wrap; only their difference is ever used.
 
 use super::inject::Inject;
-use crate::sync::{Arc, AtomicPtr, AtomicU32, Ordering};
+use crate::primitives::{Arc, AtomicPtr, AtomicU32, Ordering};
 use crate::task::raw::{Header, Notified, RawTask};
 
 #[cfg(not(loom))]

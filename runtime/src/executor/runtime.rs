@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::worker::WorkerContext;
 use super::{Builder, Handle};
 use crate::context;
-use crate::sync::{lock, Ordering};
+use crate::primitives::{lock, Ordering};
 use crate::JoinHandle;
 
 /// An async runtime: an epoll reactor, worker threads, timers and a blocking

@@ -18,7 +18,7 @@ use crate::reactor::Reactor;
 // The executor's shared state is reached through `std`'s `Arc` even under
 // loom: loom models cover the lock-free pieces (queue, task state, parking,
 // readiness), not whole runtimes.
-use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering};
+use crate::primitives::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::task::raw::{new_task, Notified, RawTask, Schedule};
 use crate::JoinHandle;
 
@@ -33,8 +33,8 @@ pub(crate) struct Remote {
 /// them with a deadline (`JoinHandle::join` has none).
 #[derive(Default)]
 pub(crate) struct WorkerExits {
-    count: crate::sync::plain::Mutex<usize>,
-    changed: crate::sync::plain::Condvar,
+    count: crate::primitives::plain::Mutex<usize>,
+    changed: crate::primitives::plain::Condvar,
 }
 
 impl WorkerExits {
@@ -81,7 +81,7 @@ pub(crate) struct Shared {
     pub(super) threads: ThreadConfig,
     /// Workers started by `block_in_place` to take over a core; joined at
     /// shutdown like the first ones.
-    pub(super) extra_threads: crate::sync::plain::Mutex<Vec<std::thread::JoinHandle<()>>>,
+    pub(super) extra_threads: crate::primitives::plain::Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub(super) flavor: Flavor,
     /// `test-util`: multi-thread `block_on` callers running their future or
     /// with a wake-up pending; the paused clock waits for them (`is_idle`).

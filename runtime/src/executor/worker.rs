@@ -36,7 +36,7 @@ use super::park::Parker;
 use super::queue::{self, Local};
 use super::Shared;
 use crate::metrics::METRICS;
-use crate::sync::Ordering;
+use crate::primitives::Ordering;
 use crate::task::raw::Notified;
 use std::sync::Arc;
 

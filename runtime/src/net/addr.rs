@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::plain::Mutex;
+use crate::primitives::plain::Mutex;
 use crate::JoinError;
 
 /// Something that resolves to one or more socket addresses, like

@@ -28,7 +28,7 @@
 
 use std::task::Waker;
 
-use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+use crate::primitives::{AtomicUsize, Ordering, UnsafeCell};
 
 const IDLE: usize = 0;
 const REGISTERING: usize = 0b01;

@@ -43,7 +43,7 @@ use std::time::Duration;
 use slab::Slab;
 
 use crate::metrics::METRICS;
-use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::primitives::{lock, Arc, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 #[cfg(doc)]
 use crate::sys::epoll::INTEREST;
 use crate::sys::epoll::{Epoll, Event};
@@ -188,7 +188,7 @@ impl Reactor {
 
     /// Tries to become the thread that drives the reactor.
     pub(crate) fn try_lock_driver(&self) -> Option<MutexGuard<'_, Driver>> {
-        crate::sync::try_lock(&self.driver)
+        crate::primitives::try_lock(&self.driver)
     }
 
     /// Rings the doorbell: makes a blocked `epoll_wait` return.

@@ -72,7 +72,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::atomic_waker::AtomicWaker;
 use super::waiter_list::WaiterList;
-use crate::sync::{lock, AtomicU64, Mutex, Ordering};
+use crate::primitives::{lock, AtomicU64, Mutex, Ordering};
 
 pub(crate) const READABLE: u64 = 1 << 0;
 pub(crate) const WRITABLE: u64 = 1 << 1;
@@ -381,7 +381,7 @@ mod loom_tests {
     #[test]
     fn loom_readiness_between_eagain_and_register() {
         loom::model(|| {
-            let io = crate::sync::Arc::new(ScheduledIo::new(true));
+            let io = crate::primitives::Arc::new(ScheduledIo::new(true));
             let count = StdArc::new(Count(AtomicUsize::new(0)));
             let waker = Waker::from(count.clone());
             let io2 = io.clone();
@@ -409,7 +409,7 @@ mod loom_tests {
     #[test]
     fn loom_two_listed_waiters_on_one_direction() {
         loom::model(|| {
-            let io = crate::sync::Arc::new(ScheduledIo::new(false));
+            let io = crate::primitives::Arc::new(ScheduledIo::new(false));
             let io2 = io.clone();
             let reactor = thread::spawn(move || {
                 let mut wakers = Vec::new();
@@ -457,7 +457,7 @@ mod loom_tests {
     #[test]
     fn loom_separate_read_and_write_wakers() {
         loom::model(|| {
-            let io = crate::sync::Arc::new(ScheduledIo::new(false));
+            let io = crate::primitives::Arc::new(ScheduledIo::new(false));
             let reads = StdArc::new(Count(AtomicUsize::new(0)));
             let writes = StdArc::new(Count(AtomicUsize::new(0)));
             let rw = Waker::from(reads.clone());

@@ -32,7 +32,7 @@ mod clock;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::sync::{lock, AtomicU64, Mutex, Ordering};
+use crate::primitives::{lock, AtomicU64, Mutex, Ordering};
 pub(crate) use clock::Clock;
 
 /// Identifies one pending timer.

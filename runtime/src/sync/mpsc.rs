@@ -34,7 +34,7 @@
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, Mutex};
+use crate::primitives::{lock, Mutex};
 use crate::sync::{Notify, Semaphore};
 
 mod bounded;

@@ -1,10 +1,6 @@
 //! An async lock: [`Mutex`] (tokio's `sync::Mutex`), built on a
 //! one-permit [`Semaphore`].
 //!
-//! It lives at `runtime::sync::mutex::Mutex` rather than tokio's
-//! `sync::Mutex` because `runtime::sync` also holds the crate's internal
-//! blocking `Mutex`.
-//!
 //! Use it when the lock must be held across an `.await`; for short critical
 //! sections with no await inside, `std::sync::Mutex` is cheaper and fine in
 //! async code.
@@ -23,7 +19,7 @@ use crate::sync::Semaphore;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use runtime::sync::mutex::Mutex;
+/// use runtime::sync::Mutex;
 ///
 /// let rt = runtime::Runtime::new().unwrap();
 /// rt.block_on(async {
@@ -60,7 +56,7 @@ unsafe impl<T: Send> Sync for Mutex<T> {}
 /// Why [`Mutex::try_lock`] did not lock: somebody holds it or waits for it.
 ///
 /// ```
-/// let m = runtime::sync::mutex::Mutex::new(1);
+/// let m = runtime::sync::Mutex::new(1);
 /// let _held = m.try_lock().unwrap();
 /// assert!(m.try_lock().is_err());
 /// ```
@@ -78,8 +74,8 @@ impl std::error::Error for TryLockError {}
 /// Access to a [`Mutex`]'s value; unlocks when dropped.
 ///
 /// ```
-/// let m = runtime::sync::mutex::Mutex::new(String::from("a"));
-/// let mut guard: runtime::sync::mutex::MutexGuard<'_, String> = m.try_lock().unwrap();
+/// let m = runtime::sync::Mutex::new(String::from("a"));
+/// let mut guard: runtime::sync::MutexGuard<'_, String> = m.try_lock().unwrap();
 /// guard.push('b');
 /// drop(guard);
 /// assert_eq!(m.into_inner(), "ab");
@@ -98,8 +94,8 @@ pub struct MutexGuard<'a, T> {
 /// ```
 /// use std::sync::Arc;
 ///
-/// let m = Arc::new(runtime::sync::mutex::Mutex::new(0));
-/// let mut guard: runtime::sync::mutex::OwnedMutexGuard<i32> =
+/// let m = Arc::new(runtime::sync::Mutex::new(0));
+/// let mut guard: runtime::sync::OwnedMutexGuard<i32> =
 ///     Arc::clone(&m).try_lock_owned().unwrap();
 /// *guard += 1;
 /// drop(guard);
@@ -115,7 +111,7 @@ impl<T> Mutex<T> {
     /// An unlocked mutex holding `value`.
     ///
     /// ```
-    /// let m = runtime::sync::mutex::Mutex::new(5);
+    /// let m = runtime::sync::Mutex::new(5);
     /// assert_eq!(m.into_inner(), 5);
     /// ```
     pub fn new(value: T) -> Mutex<T> {
@@ -130,7 +126,7 @@ impl<T> Mutex<T> {
     /// place in the queue and, if the lock was free for it, passes it on.
     ///
     /// ```
-    /// let m = runtime::sync::mutex::Mutex::new(0);
+    /// let m = runtime::sync::Mutex::new(0);
     /// let rt = runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     *m.lock().await += 1;
@@ -154,7 +150,7 @@ impl<T> Mutex<T> {
     /// Locks if nobody holds or waits for the lock.
     ///
     /// ```
-    /// let m = runtime::sync::mutex::Mutex::new(0);
+    /// let m = runtime::sync::Mutex::new(0);
     /// let guard = m.try_lock().unwrap();
     /// assert!(m.try_lock().is_err());
     /// drop(guard);
@@ -177,7 +173,7 @@ impl<T> Mutex<T> {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// let m = Arc::new(runtime::sync::mutex::Mutex::new(0));
+    /// let m = Arc::new(runtime::sync::Mutex::new(0));
     /// let rt = runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
     ///     let mut guard = Arc::clone(&m).lock_owned().await;
@@ -201,7 +197,7 @@ impl<T> Mutex<T> {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// let m = Arc::new(runtime::sync::mutex::Mutex::new(0));
+    /// let m = Arc::new(runtime::sync::Mutex::new(0));
     /// let guard = Arc::clone(&m).try_lock_owned().unwrap();
     /// assert!(Arc::clone(&m).try_lock_owned().is_err());
     /// drop(guard);
@@ -220,7 +216,7 @@ impl<T> Mutex<T> {
     /// The value, through exclusive access to the mutex: no locking needed.
     ///
     /// ```
-    /// let mut m = runtime::sync::mutex::Mutex::new(1);
+    /// let mut m = runtime::sync::Mutex::new(1);
     /// *m.get_mut() = 2;
     /// assert_eq!(m.into_inner(), 2);
     /// ```
@@ -231,7 +227,7 @@ impl<T> Mutex<T> {
     /// The value, consuming the mutex.
     ///
     /// ```
-    /// let m = runtime::sync::mutex::Mutex::new(vec![1]);
+    /// let m = runtime::sync::Mutex::new(vec![1]);
     /// assert_eq!(m.into_inner(), [1]);
     /// ```
     pub fn into_inner(self) -> T {
@@ -311,7 +307,7 @@ impl<T> OwnedMutexGuard<T> {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// let m = Arc::new(runtime::sync::mutex::Mutex::new(()));
+    /// let m = Arc::new(runtime::sync::Mutex::new(()));
     /// let guard = Arc::clone(&m).try_lock_owned().unwrap();
     /// assert!(Arc::ptr_eq(guard.mutex(), &m));
     /// ```

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, Mutex};
+use crate::primitives::{lock, Mutex};
 
 /// A signal with no data (tokio's `sync::Notify`): tasks wait in
 /// [`notified`](Self::notified); [`notify_one`](Self::notify_one) wakes the
@@ -410,9 +410,9 @@ mod loom_tests {
     #[test]
     fn loom_sync_notify_one_vs_notified() {
         loom::model(|| {
-            let notify = crate::sync::Arc::new(Notify::new());
+            let notify = crate::primitives::Arc::new(Notify::new());
             let notifier = {
-                let notify = crate::sync::Arc::clone(&notify);
+                let notify = crate::primitives::Arc::clone(&notify);
                 loom::thread::spawn(move || notify.notify_one())
             };
             let woken = std::sync::Arc::new(Flag::default());

@@ -24,7 +24,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, Arc, Mutex};
+use crate::primitives::{lock, Arc, Mutex};
 
 pub mod error {
     //! The errors of a [`oneshot`](super) channel.

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, Mutex};
+use crate::primitives::{lock, Mutex};
 
 /// A count of permits; [`acquire`](Self::acquire) waits until one is free
 /// and hands out a guard that gives it back when dropped (tokio's

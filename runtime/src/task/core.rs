@@ -30,7 +30,7 @@ use super::error::JoinError;
 use super::raw::{RawTask, Vtable};
 use super::refs::Notified;
 use super::state::State;
-use crate::sync::UnsafeCell;
+use crate::primitives::UnsafeCell;
 
 /// What the task harness needs from whoever runs it.
 pub(crate) trait Schedule: Send + Sync + 'static {

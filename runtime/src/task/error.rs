@@ -1,6 +1,6 @@
 //! Why a task produced no output.
 
-use crate::sync::plain::Mutex;
+use crate::primitives::plain::Mutex;
 use std::any::Any;
 use std::fmt;
 

@@ -11,7 +11,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::sync::plain::Mutex;
+use crate::primitives::plain::Mutex;
 use std::task::{Context, Poll, Wake, Waker};
 
 use slab::Slab;
@@ -66,7 +66,7 @@ struct ReadyInner {
 impl Ready {
     /// Locks the list. It is never held while user code runs, so a poisoned
     /// lock still guards a consistent list.
-    fn lock(&self) -> crate::sync::plain::MutexGuard<'_, ReadyInner> {
+    fn lock(&self) -> crate::primitives::plain::MutexGuard<'_, ReadyInner> {
         self.inner.lock()
     }
 }

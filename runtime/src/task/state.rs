@@ -33,7 +33,7 @@
 //!   the `Notified` in a queue or the running poll, and each `Waker`. The task's
 //!   single allocation is freed when it reaches zero.
 
-use crate::sync::{AtomicUsize, Ordering};
+use crate::primitives::{AtomicUsize, Ordering};
 
 const RUNNING: usize = 1 << 0;
 const COMPLETE: usize = 1 << 1;

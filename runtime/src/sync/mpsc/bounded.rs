@@ -6,7 +6,8 @@ use std::task::{Context, Poll};
 
 use super::error::{SendError, TryRecvError, TrySendError};
 use super::Chan;
-use crate::sync::{Arc, TryAcquireError};
+use crate::primitives::Arc;
+use crate::sync::TryAcquireError;
 
 /// A channel that holds at most `capacity` messages: [`Sender::send`] waits
 /// while it is full, and waiting senders get their slots in the order they

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use super::error::{SendError, TryRecvError};
 use super::Chan;
-use crate::sync::Arc;
+use crate::primitives::Arc;
 
 /// A channel with no bound: [`UnboundedSender::send`] is a plain function
 /// that never waits. Use it when the producer must not block and the

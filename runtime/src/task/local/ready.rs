@@ -9,11 +9,11 @@
 
 use std::collections::VecDeque;
 // `std::task::Wake` needs std's `Arc`; the lock and the flag come from
-// `crate::sync`, so that loom checks the protocol (`loom_local_*` below).
+// `crate::primitives`, so that loom checks the protocol (`loom_local_*` below).
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+use crate::primitives::{AtomicBool, Mutex, MutexGuard, Ordering};
 // The abort and finished flags are plain flags (each written once, read
 // after a lock or a wake that orders them): std's atomics, so a task's
 // `AbortHandle` works in every build.
@@ -46,7 +46,7 @@ impl Ready {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The lock is never held across user code, so a poisoned lock still
         // holds a consistent list.
-        crate::sync::lock(&self.state)
+        crate::primitives::lock(&self.state)
     }
 
     fn push(&self, task: TaskRef) {
