@@ -139,6 +139,25 @@ impl Drop for RuntimeGuard {
     }
 }
 
+/// While a `block_in_place` closure runs, its thread has handed its worker
+/// on and is no longer running the runtime: it may block, and so it may start
+/// a `block_on` (as tokio allows there). Restores the mark when dropped.
+pub(crate) struct LeftRuntime {
+    was_entered: bool,
+}
+
+pub(crate) fn leave_runtime() -> LeftRuntime {
+    LeftRuntime {
+        was_entered: ENTERED.replace(false),
+    }
+}
+
+impl Drop for LeftRuntime {
+    fn drop(&mut self) {
+        ENTERED.set(self.was_entered);
+    }
+}
+
 /// Sets the worker pointer for the duration of a worker loop.
 pub(crate) struct WorkerGuard {
     previous: *const WorkerContext,

@@ -67,3 +67,30 @@ fn on_a_current_thread_runtime_it_panics() {
         other => panic!("expected a panicked task, got {other:?}"),
     }
 }
+
+/// As in tokio, a `block_in_place` closure may wait for async code with
+/// `Handle::block_on`: the thread has handed its worker on. (It used to panic:
+/// "cannot start a runtime from within a runtime".) Both from a task on a
+/// worker and from the thread in `Runtime::block_on`.
+#[test]
+fn block_on_inside_block_in_place() {
+    let rt = multi(2);
+    let got = rt.block_on(async {
+        let from_task = runtime::spawn(async {
+            block_in_place(|| {
+                runtime::Handle::current().block_on(async {
+                    runtime::time::sleep(std::time::Duration::from_millis(5)).await;
+                    runtime::spawn(async { 20 }).await.unwrap()
+                })
+            })
+        })
+        .await
+        .unwrap();
+        let from_block_on = block_in_place(|| {
+            runtime::Handle::current()
+                .block_on(async { runtime::spawn(async { 22 }).await.unwrap() })
+        });
+        from_task + from_block_on
+    });
+    assert_eq!(got, 42);
+}

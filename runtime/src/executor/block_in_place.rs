@@ -18,7 +18,10 @@ use crate::context;
 /// `f`.
 ///
 /// Prefer [`spawn_blocking`](crate::spawn_blocking); this is for code that
-/// must block in the middle of a task and cannot be moved out of it.
+/// must block in the middle of a task and cannot be moved out of it. Since
+/// the thread has handed its worker on, `f` may also wait for async code
+/// with [`Handle::block_on`](crate::Handle::block_on), as in tokio (a
+/// synchronous callback that needs an async result).
 ///
 /// # Panics
 /// On a current-thread runtime, whose only worker would stop.
@@ -91,5 +94,6 @@ where
              would stop; use `spawn_blocking` or a multi-thread runtime"
         );
     }
+    let _left = context::leave_runtime();
     crate::coop::with_unconstrained(f)
 }
