@@ -139,6 +139,12 @@ impl Drop for RuntimeGuard {
     }
 }
 
+/// Whether this thread is running a runtime (a worker, or inside
+/// `block_on`): blocking it would stall that runtime.
+pub(crate) fn runs_a_runtime() -> bool {
+    ENTERED.try_with(Cell::get).unwrap_or(false)
+}
+
 /// While a `block_in_place` closure runs, its thread has handed its worker
 /// on and is no longer running the runtime: it may block, and so it may start
 /// a `block_on` (as tokio allows there). Restores the mark when dropped.

@@ -65,3 +65,47 @@ fn notify_semaphore_and_mutex_on_a_local_pool() {
     pool.run();
     assert_eq!(gate.available_permits(), 3);
 }
+
+/// As in tokio, a `blocking_*` method called on a thread that runs a runtime
+/// (here inside `block_on`, and in a task on a worker) panics instead of
+/// stalling it; in a `block_in_place` closure and on a `spawn_blocking`
+/// thread it blocks as asked.
+#[test]
+fn blocking_methods_refuse_a_runtime_thread() {
+    let rt = runtime::Builder::new()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+        tx.send(1).unwrap();
+        let in_block_on =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx.blocking_recv()));
+        assert!(
+            in_block_on.is_err(),
+            "blocking_recv inside block_on did not panic"
+        );
+        let in_task = runtime::spawn(async move {
+            let (otx, orx) = oneshot::channel::<u8>();
+            drop(otx);
+            orx.blocking_recv()
+        })
+        .await;
+        assert!(
+            in_task.is_err_and(|e| e.is_panic()),
+            "blocking_recv in a task did not panic"
+        );
+        // Nothing was taken by the refused calls.
+        let got = runtime::spawn(async move {
+            let first = runtime::task::block_in_place(|| rx.blocking_recv());
+            tx.send(2).unwrap();
+            let second = runtime::spawn_blocking(move || rx.blocking_recv())
+                .await
+                .unwrap();
+            (first, second)
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, (Some(1), Some(2)));
+    });
+}

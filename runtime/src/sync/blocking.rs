@@ -29,7 +29,21 @@ impl Wake for Unpark {
 /// A wake that comes before `park` leaves the thread's token set, so `park`
 /// returns at once: no wake-up is lost. A spurious return from `park` only
 /// costs one extra poll.
+///
+/// # Panics
+/// On a thread that runs one of our runtimes (a worker, or inside
+/// `block_on`), as tokio's `blocking_*` methods do: parking it would stall
+/// every task queued there, and the task that would unblock it may be one of
+/// them. `spawn_blocking` threads and `block_in_place` closures may block.
+#[track_caller]
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    if crate::context::runs_a_runtime() {
+        panic!(
+            "a `blocking_*` method of `runtime::sync` was called on a thread that runs a \
+             runtime (a worker thread, or inside `block_on`): it would block that thread. \
+             Use `.await` here, or call it from `spawn_blocking` or `task::block_in_place`"
+        );
+    }
     let waker = Waker::from(Arc::new(Unpark(thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);

@@ -306,8 +306,11 @@ impl<T> Receiver<T> {
     /// Waits for the value on a thread that is not running async code (from
     /// `std::thread::spawn` or `spawn_blocking`), parking the thread.
     ///
-    /// Do not call it inside a task: it blocks the worker thread, and on a
-    /// current-thread runtime the sender may then never run.
+    /// # Panics
+    /// On a thread that runs a runtime (inside a task or `block_on`), as in
+    /// tokio: it would block that thread, and on a current-thread runtime the
+    /// sender could then never run. `spawn_blocking` threads and
+    /// `task::block_in_place` closures may call it.
     ///
     /// ```
     /// let (tx, rx) = runtime::sync::oneshot::channel();
@@ -315,6 +318,7 @@ impl<T> Receiver<T> {
     /// rt.spawn(async move { tx.send(9).unwrap() });
     /// assert_eq!(rx.blocking_recv(), Ok(9));
     /// ```
+    #[track_caller]
     pub fn blocking_recv(self) -> Result<T, RecvError> {
         super::blocking::block_on(self)
     }

@@ -219,7 +219,12 @@ impl<T> Sender<T> {
     }
 
     /// [`send`](Self::send) for a thread outside async code: parks the
-    /// thread until there is room. Do not call it inside a task.
+    /// thread until there is room.
+    ///
+    /// # Panics
+    /// On a thread that runs a runtime (inside a task or `block_on`), as in
+    /// tokio: it would block that thread. `spawn_blocking` threads and
+    /// `task::block_in_place` closures may call it.
     ///
     /// ```
     /// let (tx, mut rx) = runtime::sync::mpsc::channel(1);
@@ -234,6 +239,7 @@ impl<T> Sender<T> {
     /// });
     /// producer.join().unwrap();
     /// ```
+    #[track_caller]
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
         crate::sync::blocking::block_on(self.send(value))
     }
@@ -376,8 +382,12 @@ impl<T> Receiver<T> {
         self.chan.try_recv()
     }
 
-    /// [`recv`](Self::recv) for a thread outside async code. Do not call it
-    /// inside a task.
+    /// [`recv`](Self::recv) for a thread outside async code.
+    ///
+    /// # Panics
+    /// On a thread that runs a runtime (inside a task or `block_on`), as in
+    /// tokio: it would block that thread. `spawn_blocking` threads and
+    /// `task::block_in_place` closures may call it.
     ///
     /// ```
     /// let (tx, mut rx) = runtime::sync::mpsc::channel(1);
@@ -385,6 +395,7 @@ impl<T> Receiver<T> {
     /// rt.spawn(async move { tx.send("from a task").await.unwrap() });
     /// assert_eq!(rx.blocking_recv(), Some("from a task"));
     /// ```
+    #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
         crate::sync::blocking::block_on(self.recv())
     }

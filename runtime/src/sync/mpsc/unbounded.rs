@@ -185,14 +185,19 @@ impl<T> UnboundedReceiver<T> {
         self.chan.try_recv()
     }
 
-    /// [`recv`](Self::recv) for a thread outside async code. Do not call it
-    /// inside a task.
+    /// [`recv`](Self::recv) for a thread outside async code.
+    ///
+    /// # Panics
+    /// On a thread that runs a runtime (inside a task or `block_on`), as in
+    /// tokio: it would block that thread. `spawn_blocking` threads and
+    /// `task::block_in_place` closures may call it.
     ///
     /// ```
     /// let (tx, mut rx) = runtime::sync::mpsc::unbounded_channel::<u8>();
     /// drop(tx);
     /// assert_eq!(rx.blocking_recv(), None);
     /// ```
+    #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
         crate::sync::blocking::block_on(self.recv())
     }
