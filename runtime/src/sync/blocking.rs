@@ -109,6 +109,14 @@ pub(crate) mod test_waker {
         let counter = Arc::new(CountWakes::default());
         (Arc::clone(&counter), Waker::from(counter))
     }
+
+    /// Polls `fut` once with `waker`.
+    pub(crate) fn poll<F: std::future::Future>(
+        fut: std::pin::Pin<&mut F>,
+        waker: &Waker,
+    ) -> std::task::Poll<F::Output> {
+        fut.poll(&mut std::task::Context::from_waker(waker))
+    }
 }
 
 /// A waker that records that it was woken, for loom models (a plain std

@@ -206,14 +206,9 @@ impl<T> Chan<T> {
 mod tests {
     use super::*;
     use crate::sync::blocking::block_on;
-    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
+    use crate::sync::blocking::test_waker::{counting_waker, poll, within_deadline};
     use error::{SendError, TrySendError};
-    use std::future::Future;
-    use std::pin::{pin, Pin};
-
-    fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-        fut.poll(&mut Context::from_waker(waker))
-    }
+    use std::pin::pin;
 
     #[test]
     fn messages_sent_before_the_last_sender_drops_are_delivered_in_order() {

@@ -355,14 +355,9 @@ impl<T: fmt::Display> fmt::Display for OwnedMutexGuard<T> {
 mod tests {
     use super::*;
     use crate::sync::blocking::block_on;
-    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
-    use std::future::Future;
-    use std::pin::{pin, Pin};
-    use std::task::{Context, Poll, Waker};
-
-    fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-        fut.poll(&mut Context::from_waker(waker))
-    }
+    use crate::sync::blocking::test_waker::{counting_waker, poll, within_deadline};
+    use std::pin::pin;
+    use std::task::Poll;
 
     fn assert_send_sync<T: Send + Sync>() {}
 

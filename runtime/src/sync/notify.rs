@@ -288,12 +288,8 @@ impl Drop for Notified<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
+    use crate::sync::blocking::test_waker::{counting_waker, poll, within_deadline};
     use std::pin::pin;
-
-    fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-        fut.poll(&mut Context::from_waker(waker))
-    }
 
     #[test]
     fn notify_one_wakes_waiters_in_order_then_stores_one_permit() {

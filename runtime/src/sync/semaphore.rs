@@ -610,12 +610,8 @@ impl Drop for Acquire<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sync::blocking::test_waker::{counting_waker, within_deadline};
+    use crate::sync::blocking::test_waker::{counting_waker, poll, within_deadline};
     use std::pin::pin;
-
-    fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-        fut.poll(&mut Context::from_waker(waker))
-    }
 
     #[test]
     fn waiters_are_served_in_order_even_when_a_later_one_needs_less() {
