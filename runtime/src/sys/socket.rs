@@ -182,17 +182,14 @@ pub(crate) fn connect(addr: &SocketAddr) -> io::Result<(TcpStream, bool)> {
 }
 // ANCHOR_END: connect
 
-/// `recv` into `buf`, retrying `EINTR`.
+/// `recv` into `buf`, retrying `EINTR` ([`recv_uninit`] over initialised
+/// memory).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    let fd = fd.as_raw_fd();
-    loop {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-        match cvt_size(n) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r,
-        }
-    }
+    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and
+    // `recv_uninit` lets only the kernel write into the buffer, which writes
+    // initialised bytes, so `buf` stays initialised.
+    let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    recv_uninit(fd, buf)
 }
 
 // ANCHOR: recv_uninit
