@@ -93,8 +93,6 @@ struct Queue {
     slots: Vec<usize>,
     free_slots: Vec<usize>,
     next_id: u64,
-    /// The latest `now` a drain used: what "far ahead" is measured from.
-    drained_to: Option<Instant>,
     /// `Some(d)` while the reactor is blocked in `epoll_wait` and will wake by
     /// itself at `d` (`Some(None)`: not by itself at all).
     reactor_sleeps_until: Option<Option<Instant>>,
@@ -183,12 +181,12 @@ impl Queue {
         }
     }
 
-    /// Adds a timer; returns when the reactor must look at the queue for it
-    /// (its deadline, or, in `far`, the time to sweep it into the heap).
-    fn push(&mut self, entry: Entry) -> Instant {
+    /// Adds a timer, to `far` if it is [far ahead](Timers::far_ahead);
+    /// returns when the reactor must look at the queue for it (its deadline,
+    /// or, in `far`, the time to sweep it into the heap).
+    fn push(&mut self, entry: Entry, far_ahead: bool) -> Instant {
         let deadline = entry.key.deadline;
-        let horizon = self.drained_to.and_then(|d| d.checked_add(2 * FAR));
-        if horizon.is_some_and(|h| deadline > h) {
+        if far_ahead {
             self.slots[entry.key.slot] = IN_FAR | self.far.len();
             self.far.push(entry);
             self.far_min = earliest(self.far_min, Some(deadline));
@@ -388,10 +386,10 @@ impl Timers {
     /// Adds a timer. Returns its key, and whether the reactor must be woken to
     /// notice the new, earlier deadline.
     pub(crate) fn insert(&self, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
-        Self::insert_locked(&mut lock(&self.queue), deadline, waker)
+        self.insert_locked(&mut lock(&self.queue), deadline, waker)
     }
 
-    fn insert_locked(q: &mut Queue, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+    fn insert_locked(&self, q: &mut Queue, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
         let slot = match q.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -405,7 +403,7 @@ impl Timers {
             slot,
         };
         q.next_id += 1;
-        let look_at = q.push(Entry { key, waker });
+        let look_at = q.push(Entry { key, waker }, self.far_ahead(deadline));
         let wake_reactor = match q.reactor_sleeps_until {
             Some(None) => true,
             Some(Some(until)) => look_at < until,
@@ -443,7 +441,7 @@ impl Timers {
     pub(crate) fn reset(&self, key: TimerKey, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
         let mut q = lock(&self.queue);
         let removed = q.remove(key);
-        let result = Self::insert_locked(&mut q, deadline, waker);
+        let result = self.insert_locked(&mut q, deadline, waker);
         drop(q);
         drop(removed);
         result
@@ -491,16 +489,17 @@ impl Timers {
     /// per request (hyper's header timer) then costs no clock read. A runtime
     /// that has not looked at its timers for seconds may be past such a
     /// deadline already; the timer then fires at the reactor's next turn, as
-    /// every timer that came due meanwhile does.
+    /// every timer that came due meanwhile does. Before the first drain
+    /// (`drained_until` still 0) nothing is far ahead: there is no point of
+    /// reference yet. The same rule sends a new timer to `Queue::far`.
     pub(crate) fn far_ahead(&self, deadline: Instant) -> bool {
-        let horizon = self.drained_until.load(Ordering::Acquire);
-        self.nanos(deadline) > horizon.saturating_add(2 * FAR.as_nanos() as u64)
+        let drained = self.drained_until.load(Ordering::Acquire);
+        drained != 0 && self.nanos(deadline) > drained.saturating_add(2 * FAR.as_nanos() as u64)
     }
 
     fn drain_expired(&self, q: &mut Queue, now: Instant, out: &mut Vec<Waker>) {
         self.drained_until
             .fetch_max(self.nanos(now), Ordering::AcqRel);
-        q.drained_to = Some(q.drained_to.map_or(now, |d| d.max(now)));
         q.sweep(now);
         while q.heap.first().is_some_and(|e| e.key.deadline <= now) {
             out.push(q.remove_at(0));
