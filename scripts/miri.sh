@@ -38,8 +38,8 @@ for model in stacked tree; do
   echo "=== miri ($model borrows): run queue and timers"
   MIRIFLAGS="$flags -Zmiri-ignore-leaks" cargo +nightly miri test -q -p runtime --lib -- \
     executor::queue executor::inject reactor::timers --skip hundred_thousand_timers
-  echo "=== miri ($model borrows): the crate's mutex (primitives::plain), the std socket view (net::fd)"
-  MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --lib -- primitives::plain net::fd
+  echo "=== miri ($model borrows): the crate's mutex (primitives::plain), the std socket view (net::fd), gathered writes (sys::socket)"
+  MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --lib -- primitives::plain net::fd sys::socket
   echo "=== miri ($model borrows): both runtime flavours end to end"
   MIRIFLAGS="$flags" cargo +nightly miri test -q -p runtime --test miri_runtime
   echo "=== miri ($model borrows): runtime::sync (the async Mutex's guards)"

@@ -175,6 +175,12 @@ fn example_timers() {
     self_test("timers");
 }
 
+/// The book's write-cost table: every way of writing delivers the bytes.
+#[test]
+fn example_write_syscalls() {
+    self_test("write_syscalls");
+}
+
 #[test]
 fn example_http_hello() {
     self_test("http_hello");
