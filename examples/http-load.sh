@@ -19,7 +19,14 @@
 #   4. with --strace, one more run of each under `strace -f -c`, reported as
 #      system calls per request (strace slows the servers down several times:
 #      its requests/s mean nothing, the counts per request do);
-#   5. with --perf, two more runs of each: one counting system calls per
+#   5. with --callgrind, one more run of each under valgrind's callgrind,
+#      reported as user-space instructions per request, in all and for the
+#      functions that execute most (valgrind runs the server dozens of times
+#      slower, so its requests/s mean nothing; but an instruction count does
+#      not depend on what else the machine runs, which makes it the one
+#      figure here that two runs reproduce closely; it says nothing about
+#      the kernel's share);
+#   6. with --perf, two more runs of each: one counting system calls per
 #      request with `perf stat` on the kernel's tracepoints (no slowdown,
 #      unlike strace), then one under `perf record` (sampling at
 #      PERF_FREQ, default 5000 Hz), reported as CPU nanoseconds per request
@@ -37,7 +44,8 @@
 # Usage:
 #   examples/http-load.sh [--quick] [--runs N] [--duration SECS]
 #                         [--connections N] [--threads N] [--no-pin]
-#                         [--strace] [--perf] [--bin-dir DIR] [--no-install]
+#                         [--strace] [--callgrind] [--perf] [--bin-dir DIR]
+#                         [--no-install]
 #     --quick          1 run of 2 s per server (CI smoke run)
 #     --runs N         rounds, each running ours then tokio (default 3)
 #     --duration S     seconds of load per server and run (default 10)
@@ -45,6 +53,8 @@
 #     --threads N      wrk threads (wrk -t, default: wrk's CPUs)
 #     --no-pin         don't pin; server and wrk share all cores
 #     --strace         also count system calls per request (needs strace)
+#     --callgrind      also count user-space instructions per request (needs
+#                      valgrind)
 #     --perf           also profile CPU time per request (needs perf and
 #                      kernel.perf_event_paranoid <= 2 or root)
 #     --bin-dir DIR    use already-built example binaries from DIR
@@ -62,6 +72,7 @@ duration=10
 runs=3
 use_strace=0
 use_perf=0
+use_callgrind=0
 connections=64
 threads=""
 bin_dir=""
@@ -74,6 +85,7 @@ while [ $# -gt 0 ]; do
         --duration) duration="$2"; shift ;;
         --strace) use_strace=1 ;;
         --perf) use_perf=1 ;;
+        --callgrind) use_callgrind=1 ;;
         --connections) connections="$2"; shift ;;
         --threads) threads="$2"; shift ;;
         --bin-dir) bin_dir="$2"; shift ;;
@@ -123,6 +135,11 @@ fi
 
 if [ "$use_strace" = 1 ] && ! command -v strace >/dev/null 2>&1; then
     echo "http-load.sh: --strace needs strace (apt-get install -y strace)" >&2
+    exit 3
+fi
+
+if [ "$use_callgrind" = 1 ] && ! command -v callgrind_control >/dev/null 2>&1; then
+    echo "http-load.sh: --callgrind needs valgrind (apt-get install -y valgrind)" >&2
     exit 3
 fi
 
@@ -315,6 +332,45 @@ if [ "$use_strace" = 1 ]; then
         t="$(awk -v s="$sc" '$1 == s {printf "%s (%s)", $2, $3}' "$tmp/http_hello_tokio.syscalls")"
         [ -z "$o$t" ] && continue
         printf '%-16s %18s %18s\n' "$sc" "${o:--}" "${t:--}"
+    done
+fi
+
+# callgrind_one NAME: one run under callgrind, counting only while wrk's
+# measured load runs (not start-up, not the warm-up); user-space
+# instructions per request, in all and for the top functions.
+callgrind_one() {
+    local name="$1" log="$tmp/$1.cg.log" out="$tmp/$1.cg" req total
+    start "$name" "$log" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out"
+    echo "http-load.sh: $name under callgrind on $addr" >&2
+    on "$wrk_cpus" wrk -t"$threads" -c"$connections" -d2s "$addr/" >/dev/null &    # warm-up
+    wait $!
+    callgrind_control -i on "$server_pid" >/dev/null
+    on "$wrk_cpus" wrk -t"$threads" -c"$connections" -d"${duration}s" "$addr/" >"$tmp/$name.cg.wrk" &
+    wait $!
+    callgrind_control -i off "$server_pid" >/dev/null
+    stop    # callgrind writes its counts as the process ends
+    req="$(awk '/requests in/ {print $1}' "$tmp/$name.cg.wrk")"
+    total="$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')"
+    echo "$req $total" >"$tmp/$name.cg.total"
+    callgrind_annotate "$out" 2>/dev/null | sed -n '/file:function/,$p' \
+        | awk -v r="$req" '$1 ~ /^[0-9,]+$/ {v = $1; gsub(",", "", v); $1 = ""; $2 = ""; sub(/^ +/, "")
+              sub(/^[^:]*:/, ""); sub(/ \[.*$/, "")
+              if (++n <= 10) printf "%6.0f  %s\n", v / r, substr($0, 1, 90)}' >"$tmp/$name.cg.top"
+}
+if [ "$use_callgrind" = 1 ]; then
+    callgrind_one http_hello
+    callgrind_one http_hello_tokio
+    echo
+    echo "user-space instructions per request under callgrind (counted over $(cut -d' ' -f1 "$tmp/http_hello.cg.total")" \
+         "and $(cut -d' ' -f1 "$tmp/http_hello_tokio.cg.total") requests):"
+    printf '%-22s %10s %10s\n' "" "ours" "tokio"
+    printf '%-22s %10s %10s\n' "instructions/request" \
+        "$(awk '{printf "%.0f", $2 / $1}' "$tmp/http_hello.cg.total")" \
+        "$(awk '{printf "%.0f", $2 / $1}' "$tmp/http_hello_tokio.cg.total")"
+    for name in http_hello http_hello_tokio; do
+        echo
+        echo "$name: functions executing the most instructions (self), per request:"
+        cat "$tmp/$name.cg.top"
     done
 fi
 
