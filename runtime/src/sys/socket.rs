@@ -241,6 +241,7 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 pub(crate) const GATHER_MAX: usize = 4096;
 // ANCHOR_END: gather_max
 
+// ANCHOR: send_vectored
 /// Writes several buffers as one byte stream with `MSG_NOSIGNAL`, in one
 /// system call: `send` when there is one non-empty buffer or when they add up
 /// to at most [`GATHER_MAX`] bytes (gathered on the stack), `sendmsg`
@@ -261,6 +262,7 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[io::IoSlice<'_>]) -> io:
     }
     sendmsg(fd, bufs)
 }
+// ANCHOR_END: send_vectored
 
 /// Copies `bufs` one after the other into the start of `out` and returns the
 /// filled part. `out` must be long enough (the caller checked the total).
