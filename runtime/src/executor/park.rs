@@ -27,26 +27,51 @@
 //! drives the reactor, and timers and sockets wait for that poll to end
 //! (tokio's default has the same gap, tokio#4730). So a worker that finds the
 //! driver taken queues up in [`Handoff`] before sleeping on its condvar, and
-//! whoever lets go of the driver wakes the first one queued, which goes back
-//! to sleep, this time in `epoll_wait`. While any worker is idle, one of them
-//! is in `epoll_wait`; the cost is one wake-up each time the driver changes
-//! hands with another worker idle.
+//! whoever lets go of the driver wakes one queued worker, which goes back to
+//! sleep, this time in `epoll_wait`.
+//!
+//! Waking a worker at every turn of the reactor is what that costs, and under
+//! load, with turns thousands of times a second, it cost 13 % more CPU per
+//! reply than no hand-off at all (two workers sharing two CPUs with their
+//! clients): the holder's turn ends, it wakes the waiter with a futex, the
+//! waiter takes the driver and finds the next events at once, and the two
+//! trade the driver back and forth. So a queued worker is *patient* first:
+//! it sleeps for at most [`PATIENCE`] and nobody wakes it for the driver.
+//! If the holder comes back for the driver within that time (it ran what it
+//! found and is idle again), it simply takes it, and no futex call was made;
+//! if it does not, the waiter wakes by itself and takes the free driver. Only
+//! a waiter that woke to find the holder asleep in `epoll_wait` asks to be
+//! woken (becomes *eager*), and sleeps until then: an idle runtime makes no
+//! periodic wake-ups. A poll stuck for seconds thus delays timers and I/O by
+//! at most `PATIENCE` (or not at all after an idle spell, when the waiter is
+//! eager), and a busy runtime hands over at most once per `PATIENCE` per
+//! worker, instead of at every turn.
 //!
 //! The queue and the driver are two locks, so the order is what makes it
 //! safe: a waiter queues up *then* tries the driver again; the holder lets go
 //! *then* looks at the queue. Both steps go through the queue's mutex, so
-//! either the holder sees the waiter, or the waiter's second try comes after
-//! the release and gets the driver (the loom model `loom_driver_handoff`).
+//! either the holder sees the eager waiter, or the waiter's second try comes
+//! after the release and gets the driver (the loom model
+//! `loom_driver_handoff`, which runs eager waiters only: loom's timed waits
+//! never time out).
 
 use std::time::Duration;
 
-use crate::primitives::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::primitives::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 use crate::reactor::{Driver, Reactor};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
+
+// ANCHOR: patience
+/// How long a worker that found the driver taken sleeps before it looks
+/// again by itself, unless woken (see "Handing the driver over"): the most
+/// a poll that never yields delays timers and sockets while a worker that
+/// has just gone idle waits, and the least time between two hand-offs.
+const PATIENCE: Duration = Duration::from_millis(1);
+// ANCHOR_END: patience
 
 struct Inner {
     state: AtomicUsize,
@@ -66,21 +91,32 @@ pub(crate) struct Parker {
 /// shared by the parkers of one runtime (see "Handing the driver over").
 #[derive(Default)]
 pub(crate) struct Handoff {
-    waiting: Mutex<Vec<Arc<Inner>>>,
+    /// Each waiter, and whether it is eager: asleep until the holder lets go
+    /// of the driver and wakes it (`false`: patient, it wakes by itself).
+    waiting: Mutex<Vec<(Arc<Inner>, bool)>>,
+    /// Set while the driver's holder is blocked in `epoll_wait` (not during
+    /// a non-blocking turn): a patient waiter that finds the driver still
+    /// taken becomes eager then, since nothing will change until an event.
+    holder_blocked: AtomicBool,
 }
 
 impl Handoff {
-    fn queue(&self, inner: &Arc<Inner>) {
-        lock(&self.waiting).push(inner.clone());
+    fn queue(&self, inner: &Arc<Inner>, eager: bool) {
+        lock(&self.waiting).push((inner.clone(), eager));
     }
 
     fn leave(&self, inner: &Arc<Inner>) {
-        lock(&self.waiting).retain(|w| !Arc::ptr_eq(w, inner));
+        lock(&self.waiting).retain(|(w, _)| !Arc::ptr_eq(w, inner));
     }
 
-    /// Called after letting go of the driver: wakes one queued worker to take it.
+    /// Called after letting go of the driver: wakes one eager waiter to take
+    /// it (patient ones wake by themselves).
     fn release(&self) {
-        let next = lock(&self.waiting).pop();
+        let next = {
+            let mut waiting = lock(&self.waiting);
+            let eager = waiting.iter().rposition(|(_, eager)| *eager);
+            eager.map(|i| waiting.swap_remove(i).0)
+        };
         if let Some(inner) = next {
             Unparker { inner }.unpark();
         }
@@ -149,32 +185,48 @@ impl Parker {
                 || reactor.try_lock_driver(),
                 |driver| self.drive(reactor, driver, after_turn),
             ),
-            None => self.sleep_on_condvar(),
+            None => {
+                self.sleep_on_condvar(None);
+            }
         }
     }
     // ANCHOR_END: park
 
     /// The hand-off protocol, apart from what driving means (so the loom
     /// model runs this very code with a plain mutex for a driver): take the
-    /// driver if free; else queue up, look again, and sleep on the condvar.
+    /// driver if free; else queue up, look again, and sleep on the condvar,
+    /// patiently first (see "Handing the driver over").
     /// `drive` must let go of the driver and then call `Handoff::release`.
     fn drive_or_sleep<D>(&self, try_driver: impl Fn() -> Option<D>, drive: impl FnOnce(D)) {
         if let Some(driver) = try_driver() {
             return drive(driver);
         }
-        // Someone else drives: queue up for the driver, then look again
-        // (the holder looks at the queue after letting go).
-        self.handoff.queue(&self.inner);
-        if let Some(driver) = try_driver() {
+        // Loom's timed waits never time out: the model runs eager waiters.
+        let mut eager = cfg!(loom);
+        loop {
+            // Someone else drives: queue up for the driver, then look again
+            // (the holder looks at the queue after letting go).
+            self.handoff.queue(&self.inner, eager);
+            if let Some(driver) = try_driver() {
+                self.handoff.leave(&self.inner);
+                return drive(driver);
+            }
+            let timed_out = self.sleep_on_condvar((!eager).then_some(PATIENCE));
+            // Woken for work, handed the driver, or out of patience: a later
+            // hand-off must not pick us.
             self.handoff.leave(&self.inner);
-            return drive(driver);
+            if !timed_out {
+                return;
+            }
+            if let Some(driver) = try_driver() {
+                return drive(driver);
+            }
+            // Still taken. A holder asleep in `epoll_wait` will let go when
+            // something happens: ask to be woken then. A busy holder (a
+            // non-blocking turn) is about to let go: look again soon.
+            eager = self.handoff.holder_blocked.load(Ordering::SeqCst);
         }
-        self.sleep_on_condvar();
-        // Woken for work (or handed the driver, which already took us off
-        // the queue): a later hand-off must not pick us.
-        self.handoff.leave(&self.inner);
     }
-    // ANCHOR_END: park
 
     /// Sleeps in `epoll_wait`, then lets go of the driver and hands it on.
     fn drive(
@@ -184,7 +236,9 @@ impl Parker {
         after_turn: &mut dyn FnMut(),
     ) {
         if self.inner.announce(PARKED_DRIVER) {
+            self.handoff.holder_blocked.store(true, Ordering::SeqCst);
             reactor.turn(&mut driver, None);
+            self.handoff.holder_blocked.store(false, Ordering::SeqCst);
             self.inner.state.swap(EMPTY, Ordering::SeqCst);
             after_turn();
         }
@@ -192,22 +246,36 @@ impl Parker {
         self.handoff.release();
     }
 
-    fn sleep_on_condvar(&self) {
+    /// Sleeps until unparked or, with a `timeout`, until it passes; returns
+    /// whether it timed out (no notification consumed).
+    fn sleep_on_condvar(&self, timeout: Option<Duration>) -> bool {
         let inner = &*self.inner;
         let mut guard = lock(&inner.mutex);
         if !inner.announce(PARKED_CONDVAR) {
-            return;
+            return false;
         }
         loop {
-            guard = wait(&inner.condvar, guard);
+            let timed_out;
+            (guard, timed_out) = wait(&inner.condvar, guard, timeout);
             if inner
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
             {
-                return;
+                return false;
             }
-            // Spurious wake-up: keep sleeping.
+            // Out of time, and no unpark has swapped in NOTIFIED (that
+            // would have made this exchange fail; the next loop consumes it).
+            if timed_out
+                && inner
+                    .state
+                    .compare_exchange(PARKED_CONDVAR, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                return true;
+            }
+            // Spurious wake-up, or an unpark landed between the two
+            // exchanges: look again.
         }
     }
     // ANCHOR_END: park
@@ -232,13 +300,24 @@ impl Parker {
 }
 
 #[cfg(not(loom))]
-fn wait<'a>(c: &Condvar, g: MutexGuard<'a, ()>) -> MutexGuard<'a, ()> {
-    c.wait(g)
+fn wait<'a>(
+    c: &Condvar,
+    g: MutexGuard<'a, ()>,
+    timeout: Option<Duration>,
+) -> (MutexGuard<'a, ()>, bool) {
+    match timeout {
+        None => (c.wait(g), false),
+        Some(t) => c.wait_timeout(g, t),
+    }
 }
 
 #[cfg(loom)]
-fn wait<'a>(c: &Condvar, g: loom::sync::MutexGuard<'a, ()>) -> loom::sync::MutexGuard<'a, ()> {
-    c.wait(g).unwrap()
+fn wait<'a>(
+    c: &Condvar,
+    g: loom::sync::MutexGuard<'a, ()>,
+    _timeout: Option<Duration>,
+) -> (loom::sync::MutexGuard<'a, ()>, bool) {
+    (c.wait(g).unwrap(), false)
 }
 
 impl Unparker {
@@ -376,5 +455,114 @@ mod loom_tests {
             parker.park(&mut || {});
             t.join().unwrap();
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool as StdAtomicBool;
+    use std::time::Instant;
+
+    /// A stand-in for the driver's lock (as in the loom model): a flag.
+    struct Flag<'a>(&'a StdAtomicBool);
+
+    impl Drop for Flag<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+
+    fn try_flag(flag: &StdAtomicBool) -> Option<Flag<'_>> {
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Flag(flag))
+    }
+
+    fn state(parker: &Parker) -> usize {
+        parker.inner.state.load(Ordering::SeqCst)
+    }
+
+    /// Letting go of the driver wakes an eager waiter, never a patient one:
+    /// waking at every turn is what patience is for.
+    #[test]
+    fn release_wakes_only_an_eager_waiter() {
+        let handoff = std::sync::Arc::new(Handoff::default());
+        let (patient, _) = pair(None, handoff.clone());
+        let (eager, _) = pair(None, handoff.clone());
+        handoff.queue(&patient.inner, false);
+        handoff.queue(&eager.inner, true);
+        handoff.release();
+        assert_eq!(state(&eager), NOTIFIED, "the eager waiter is woken");
+        assert_eq!(state(&patient), EMPTY, "the patient waiter is left alone");
+        handoff.release();
+        assert_eq!(state(&patient), EMPTY, "nor woken by a later release");
+    }
+
+    /// A patient waiter whose holder let go without waking anybody takes the
+    /// driver by itself once its patience runs out.
+    #[test]
+    fn a_patient_waiter_takes_a_driver_let_go_of_silently() {
+        let handoff = std::sync::Arc::new(Handoff::default());
+        let (parker, unparker) = pair(None, handoff.clone());
+        let driver = std::sync::Arc::new(StdAtomicBool::new(true)); // held
+        let done = std::sync::Arc::new(StdAtomicBool::new(false));
+        let holder = {
+            let (driver, done) = (driver.clone(), done.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(PATIENCE / 2);
+                driver.store(false, Ordering::Release); // no release()
+                                                        // Should the waiter never wake by itself, wake it after a
+                                                        // while, so that the test fails instead of hanging.
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    std::thread::sleep(PATIENCE);
+                }
+                unparker.unpark();
+            })
+        };
+        let mut drove = false;
+        parker.drive_or_sleep(|| try_flag(&driver), |_flag| drove = true);
+        done.store(true, Ordering::SeqCst);
+        holder.join().unwrap();
+        assert!(drove, "the waiter did not take the free driver by itself");
+    }
+
+    /// A patient waiter that runs out of patience while the holder sleeps in
+    /// `epoll_wait` asks to be woken, and is, when the holder lets go.
+    #[test]
+    fn a_waiter_finding_the_holder_blocked_becomes_eager() {
+        let handoff = std::sync::Arc::new(Handoff::default());
+        let (parker, unparker) = pair(None, handoff.clone());
+        let driver = std::sync::Arc::new(StdAtomicBool::new(true)); // held
+        handoff.holder_blocked.store(true, Ordering::SeqCst);
+        let holder = {
+            let (driver, handoff) = (driver.clone(), handoff.clone());
+            std::thread::spawn(move || {
+                // Wait (a while at most) for the waiter to queue up as eager.
+                let deadline = Instant::now() + Duration::from_secs(10);
+                let became_eager = loop {
+                    if lock(&handoff.waiting).iter().any(|(_, eager)| *eager) {
+                        break true;
+                    }
+                    if Instant::now() > deadline {
+                        break false;
+                    }
+                    std::thread::yield_now();
+                };
+                handoff.holder_blocked.store(false, Ordering::SeqCst);
+                driver.store(false, Ordering::Release);
+                handoff.release();
+                if !became_eager {
+                    unparker.unpark(); // fail, rather than leave it asleep
+                }
+                became_eager
+            })
+        };
+        // Returns once woken (the worker would then park again and take the
+        // driver) or having taken the driver itself.
+        parker.drive_or_sleep(|| try_flag(&driver), |_flag| {});
+        assert!(holder.join().unwrap(), "the waiter never asked to be woken");
+        assert!(lock(&handoff.waiting).is_empty());
     }
 }
