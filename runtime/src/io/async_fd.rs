@@ -872,8 +872,8 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// # rt.block_on(async {
     /// let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
     /// a.set_nonblocking(true).unwrap();
-    /// let fd = AsyncFd::new(a).unwrap();
-    /// b.write_all(b"x").unwrap();
+    /// b.write_all(b"x").unwrap(); // readable and writable before registering:
+    /// let fd = AsyncFd::new(a).unwrap(); // one event reports both
     /// let mut guard = fd.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
     /// assert!(guard.ready().is_readable() && guard.ready().is_writable());
     /// let mut buf = [0; 8];
