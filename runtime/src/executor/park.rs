@@ -342,6 +342,30 @@ impl Unparker {
     // ANCHOR_END: unpark
 }
 
+/// The driver's lock, as the loom models and the tests see it: an atomic
+/// flag with the orderings of a mutex (acquire to take, release to let go).
+/// Loom does not schedule a thread between another's `lock` and a
+/// `try_lock`, so a real mutex would hide the interleavings the model is
+/// about.
+#[cfg(test)]
+mod test_driver {
+    use crate::primitives::{AtomicBool, Ordering};
+
+    pub(super) struct DriverFlag<'a>(&'a AtomicBool);
+
+    impl Drop for DriverFlag<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+
+    pub(super) fn try_driver(flag: &AtomicBool) -> Option<DriverFlag<'_>> {
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| DriverFlag(flag))
+    }
+}
+
 /// Loom model of parking: no wake-up is lost when work is pushed while a
 /// worker is on its way to sleep. Run with
 /// `RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release loom_`.
@@ -353,6 +377,7 @@ impl Unparker {
 /// non-zero without the last searcher re-checking, and the same deadlock shows.
 #[cfg(all(test, loom))]
 mod loom_tests {
+    use super::test_driver::try_driver;
     use super::*;
     use crate::executor::idle::Idle;
     use loom::sync::atomic::AtomicBool;
@@ -388,24 +413,6 @@ mod loom_tests {
             }
             pusher.join().unwrap();
         });
-    }
-
-    /// The driver's lock, as the model sees it: an atomic flag with the
-    /// orderings of a mutex (acquire to take, release to let go). Loom does
-    /// not schedule a thread between another's `lock` and a `try_lock`, so a
-    /// real mutex would hide the interleaving this model is about.
-    struct DriverFlag<'a>(&'a AtomicBool);
-
-    impl Drop for DriverFlag<'_> {
-        fn drop(&mut self) {
-            self.0.store(false, Ordering::Release);
-        }
-    }
-
-    fn try_driver(flag: &AtomicBool) -> Option<DriverFlag<'_>> {
-        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| DriverFlag(flag))
     }
 
     /// The driver hand-off (see "Handing the driver over"), running the real
@@ -460,24 +467,9 @@ mod loom_tests {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use super::test_driver::try_driver;
     use super::*;
-    use std::sync::atomic::AtomicBool as StdAtomicBool;
     use std::time::Instant;
-
-    /// A stand-in for the driver's lock (as in the loom model): a flag.
-    struct Flag<'a>(&'a StdAtomicBool);
-
-    impl Drop for Flag<'_> {
-        fn drop(&mut self) {
-            self.0.store(false, Ordering::Release);
-        }
-    }
-
-    fn try_flag(flag: &StdAtomicBool) -> Option<Flag<'_>> {
-        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| Flag(flag))
-    }
 
     fn state(parker: &Parker) -> usize {
         parker.inner.state.load(Ordering::SeqCst)
@@ -505,8 +497,8 @@ mod tests {
     fn a_patient_waiter_takes_a_driver_let_go_of_silently() {
         let handoff = std::sync::Arc::new(Handoff::default());
         let (parker, unparker) = pair(None, handoff.clone());
-        let driver = std::sync::Arc::new(StdAtomicBool::new(true)); // held
-        let done = std::sync::Arc::new(StdAtomicBool::new(false));
+        let driver = std::sync::Arc::new(AtomicBool::new(true)); // held
+        let done = std::sync::Arc::new(AtomicBool::new(false));
         let holder = {
             let (driver, done) = (driver.clone(), done.clone());
             std::thread::spawn(move || {
@@ -522,7 +514,7 @@ mod tests {
             })
         };
         let mut drove = false;
-        parker.drive_or_sleep(|| try_flag(&driver), |_flag| drove = true);
+        parker.drive_or_sleep(|| try_driver(&driver), |_flag| drove = true);
         done.store(true, Ordering::SeqCst);
         holder.join().unwrap();
         assert!(drove, "the waiter did not take the free driver by itself");
@@ -534,7 +526,7 @@ mod tests {
     fn a_waiter_finding_the_holder_blocked_becomes_eager() {
         let handoff = std::sync::Arc::new(Handoff::default());
         let (parker, unparker) = pair(None, handoff.clone());
-        let driver = std::sync::Arc::new(StdAtomicBool::new(true)); // held
+        let driver = std::sync::Arc::new(AtomicBool::new(true)); // held
         handoff.holder_blocked.store(true, Ordering::SeqCst);
         let holder = {
             let (driver, handoff) = (driver.clone(), handoff.clone());
@@ -561,7 +553,7 @@ mod tests {
         };
         // Returns once woken (the worker would then park again and take the
         // driver) or having taken the driver itself.
-        parker.drive_or_sleep(|| try_flag(&driver), |_flag| {});
+        parker.drive_or_sleep(|| try_driver(&driver), |_flag| {});
         assert!(holder.join().unwrap(), "the waiter never asked to be woken");
         assert!(lock(&handoff.waiting).is_empty());
     }
