@@ -220,7 +220,9 @@ assert_eq!(n, 3);
                 $crate::net::stream::poll_write(self.io.raw(), cx, buf)
             }
 
-            /// Poll-based vectored write (one `sendmsg` for several buffers).
+            /// Poll-based vectored write: one system call for several buffers
+            /// (`send` of a stack copy up to 4 KiB in all, which the kernel
+            /// charges less for, `sendmsg` above).
             #[doc = $crate::net::macros::example!($stream, "poll_write_vectored", "\
 use std::io::IoSlice;
 let bufs = [IoSlice::new(b\"ab\"), IoSlice::new(b\"cd\")];
@@ -276,8 +278,9 @@ assert_eq!((n, &a, &b[..2]), (4, b\"ab\", &b\"cd\"[..]));
                 $crate::net::stream::try_read_vectored(self.io.raw(), bufs)
             }
 
-            /// Vectored [`try_write`](Self::try_write): one `sendmsg` of
-            /// several buffers, `WouldBlock` if the send buffer is full.
+            /// Vectored [`try_write`](Self::try_write): one system call for
+            /// several buffers (as [`poll_write_vectored`](Self::poll_write_vectored)),
+            /// `WouldBlock` if the send buffer is full.
             #[doc = $crate::net::macros::example!($stream, "try_write_vectored", "\
 use std::io::IoSlice;
 s.writable().await.unwrap();
