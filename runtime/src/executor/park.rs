@@ -57,7 +57,7 @@
 
 use std::time::Duration;
 
-use crate::primitives::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::primitives::{lock, Arc, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 use crate::reactor::{Driver, Reactor};
 
 const EMPTY: usize = 0;
@@ -94,10 +94,6 @@ pub(crate) struct Handoff {
     /// Each waiter, and whether it is eager: asleep until the holder lets go
     /// of the driver and wakes it (`false`: patient, it wakes by itself).
     waiting: Mutex<Vec<(Arc<Inner>, bool)>>,
-    /// Set while the driver's holder is blocked in `epoll_wait` (not during
-    /// a non-blocking turn): a patient waiter that finds the driver still
-    /// taken becomes eager then, since nothing will change until an event.
-    holder_blocked: AtomicBool,
 }
 
 impl Handoff {
@@ -183,6 +179,7 @@ impl Parker {
         match &inner.reactor {
             Some(reactor) => self.drive_or_sleep(
                 || reactor.try_lock_driver(),
+                || reactor.blocked_in_wait(),
                 |driver| self.drive(reactor, driver, after_turn),
             ),
             None => {
@@ -195,9 +192,15 @@ impl Parker {
     /// The hand-off protocol, apart from what driving means (so the loom
     /// model runs this very code with a plain mutex for a driver): take the
     /// driver if free; else queue up, look again, and sleep on the condvar,
-    /// patiently first (see "Handing the driver over").
-    /// `drive` must let go of the driver and then call `Handoff::release`.
-    fn drive_or_sleep<D>(&self, try_driver: impl Fn() -> Option<D>, drive: impl FnOnce(D)) {
+    /// patiently first (see "Handing the driver over"). `holder_blocked`
+    /// tells whether the holder sleeps in `epoll_wait`; `drive` must let go
+    /// of the driver and then call `Handoff::release`.
+    fn drive_or_sleep<D>(
+        &self,
+        try_driver: impl Fn() -> Option<D>,
+        holder_blocked: impl Fn() -> bool,
+        drive: impl FnOnce(D),
+    ) {
         if let Some(driver) = try_driver() {
             return drive(driver);
         }
@@ -224,7 +227,7 @@ impl Parker {
             // Still taken. A holder asleep in `epoll_wait` will let go when
             // something happens: ask to be woken then. A busy holder (a
             // non-blocking turn) is about to let go: look again soon.
-            eager = self.handoff.holder_blocked.load(Ordering::SeqCst);
+            eager = holder_blocked();
         }
     }
 
@@ -236,9 +239,7 @@ impl Parker {
         after_turn: &mut dyn FnMut(),
     ) {
         if self.inner.announce(PARKED_DRIVER) {
-            self.handoff.holder_blocked.store(true, Ordering::SeqCst);
             reactor.turn(&mut driver, None);
-            self.handoff.holder_blocked.store(false, Ordering::SeqCst);
             self.inner.state.swap(EMPTY, Ordering::SeqCst);
             after_turn();
         }
@@ -278,7 +279,6 @@ impl Parker {
             // exchanges: look again.
         }
     }
-    // ANCHOR_END: park
 
     /// Gives the reactor a non-blocking turn if nobody else is driving it.
     /// Returns how many tasks it woke.
@@ -445,6 +445,7 @@ mod loom_tests {
             });
             parker.drive_or_sleep(
                 || try_driver(&driver),
+                || true,
                 |guard| {
                     drop(guard);
                     handoff.release();
@@ -469,6 +470,7 @@ mod loom_tests {
 mod tests {
     use super::test_driver::try_driver;
     use super::*;
+    use crate::primitives::AtomicBool;
     use std::time::Instant;
 
     fn state(parker: &Parker) -> usize {
@@ -514,7 +516,8 @@ mod tests {
             })
         };
         let mut drove = false;
-        parker.drive_or_sleep(|| try_driver(&driver), |_flag| drove = true);
+        // The holder is not blocked: the waiter stays patient throughout.
+        parker.drive_or_sleep(|| try_driver(&driver), || false, |_flag| drove = true);
         done.store(true, Ordering::SeqCst);
         holder.join().unwrap();
         assert!(drove, "the waiter did not take the free driver by itself");
@@ -527,9 +530,9 @@ mod tests {
         let handoff = std::sync::Arc::new(Handoff::default());
         let (parker, unparker) = pair(None, handoff.clone());
         let driver = std::sync::Arc::new(AtomicBool::new(true)); // held
-        handoff.holder_blocked.store(true, Ordering::SeqCst);
+        let blocked = std::sync::Arc::new(AtomicBool::new(true)); // in epoll_wait
         let holder = {
-            let (driver, handoff) = (driver.clone(), handoff.clone());
+            let (driver, handoff, blocked) = (driver.clone(), handoff.clone(), blocked.clone());
             std::thread::spawn(move || {
                 // Wait (a while at most) for the waiter to queue up as eager.
                 let deadline = Instant::now() + Duration::from_secs(10);
@@ -542,7 +545,7 @@ mod tests {
                     }
                     std::thread::yield_now();
                 };
-                handoff.holder_blocked.store(false, Ordering::SeqCst);
+                blocked.store(false, Ordering::SeqCst);
                 driver.store(false, Ordering::Release);
                 handoff.release();
                 if !became_eager {
@@ -553,7 +556,11 @@ mod tests {
         };
         // Returns once woken (the worker would then park again and take the
         // driver) or having taken the driver itself.
-        parker.drive_or_sleep(|| try_driver(&driver), |_flag| {});
+        parker.drive_or_sleep(
+            || try_driver(&driver),
+            || blocked.load(Ordering::SeqCst),
+            |_flag| {},
+        );
         assert!(holder.join().unwrap(), "the waiter never asked to be woken");
         assert!(lock(&handoff.waiting).is_empty());
     }

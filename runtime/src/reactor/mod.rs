@@ -191,6 +191,12 @@ impl Reactor {
         crate::primitives::try_lock(&self.driver)
     }
 
+    /// Whether the driver's holder is blocked in `epoll_wait` now (not in a
+    /// non-blocking turn, nor running what a turn found).
+    pub(crate) fn blocked_in_wait(&self) -> bool {
+        self.timers.reactor_blocked()
+    }
+
     /// Rings the doorbell: makes a blocked `epoll_wait` return.
     pub(crate) fn unpark(&self) {
         self.waker.notify();

@@ -535,6 +535,12 @@ impl Timers {
         lock(&self.queue).reactor_sleeps_until = None;
     }
 
+    /// Whether the reactor is blocked in `epoll_wait` now: between a
+    /// `prepare_wait` that decided to block and the `reactor_awake` after it.
+    pub(crate) fn reactor_blocked(&self) -> bool {
+        lock(&self.queue).reactor_sleeps_until.is_some()
+    }
+
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
         let q = lock(&self.queue);
